@@ -1,0 +1,242 @@
+"""The functions the task YAMLs name: dataset loading, prompt, per-document results, corpus-level metrics.
+
+Every document yields one item per metric, the same dict for all of them:
+absolute ``{pred, gold, parsed}``; pairwise ``{pred, gold, parsed, pair, order, source}`` with ``pred`` and
+``gold`` in the *published* positions (so both orders of a pair can be compared). Unparseable output is a
+parse failure: absolute -> left out of the correlations (``pred`` None) and counted; pairwise -> tie (the
+JudgeLM / PandaLM rule) and counted. The aggregations below turn the items into the metrics of ``metrics``;
+each carries a ``bootstrap`` attribute that the start-up hook uses for the stderr in the results.
+"""
+from __future__ import annotations
+
+import functools
+import math
+from collections import OrderedDict
+
+from judge_tasks import loaders, metrics, parsers, prompts, records
+
+ABSOLUTE_METRICS = ["pearson", "spearman", "kendall", "r2", "mae", "mse", "parse_failures"]
+CLASS_METRICS = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
+PAIRWISE_METRICS = ["accuracy", "accuracy_no_tie", "precision_macro", "recall_macro", "f1_macro", "parse_failures"]
+SWAP_METRICS = ["accuracy_first_order", "consistency", "bias_first", "bias_second", "delta_bias"]
+SOURCE_METRICS = {"hhh_alignment": ["helpful", "harmless", "honest", "other"]}
+CLASS_BENCHMARKS = {"mm_vet_text": loaders.mmvet_class}
+FILTERING_BENCHMARKS = {"judgelm_val", "judgelm_val_ref"}
+
+
+def load_dataset(benchmark: str, swap: bool = False, **options):
+    """``custom_dataset`` of every task: ``{"test": records}`` (task options come from ``dataset_kwargs`` and
+    ``--metadata``)."""
+    options = {k: v for k, v in options.items() if k in {"seed", "answers_file", "grades_file"}}
+    import datasets
+
+    return datasets.DatasetDict({"test": datasets.Dataset.from_list(loaders.load(benchmark, swap=swap, **options))})
+
+
+def metric_names(doc: dict) -> list[str]:
+    """The metrics a document's task reports (a test holds every YAML's metric_list to this)."""
+    bench = doc["benchmark"]
+    if doc["kind"] == "absolute":
+        names = list(ABSOLUTE_METRICS)
+        if bench in CLASS_BENCHMARKS:
+            names += CLASS_METRICS
+        return names
+    names = list(PAIRWISE_METRICS)
+    names += [f"accuracy_{s}" for s in SOURCE_METRICS.get(bench, [])]
+    if doc.get("swap"):
+        names += SWAP_METRICS
+    if bench in FILTERING_BENCHMARKS:
+        names.append("filtered_rows")
+    return names
+
+
+def doc_to_text(doc: dict) -> str:
+    return prompts.render(doc)
+
+
+def doc_to_target(doc: dict) -> str:
+    return str(doc["gold_score"] if doc["kind"] == "absolute" else doc["gold"])
+
+
+def _scale_from(value: float, lo: float, hi: float, scale) -> float:
+    """Map ``value`` on [lo, hi] linearly onto the task's scale."""
+    a, b = scale
+    return a + (value - lo) / (hi - lo) * (b - a)
+
+
+def _clip(x: float, scale) -> float:
+    return min(max(x, scale[0]), scale[1])
+
+
+def read_absolute(doc: dict, text: str) -> tuple[float | None, dict]:
+    """Predicted score on the task's scale (None if unparseable) and the parsed judge output."""
+    out = parsers.judge_output(text)
+    if out is not None:
+        score = out.get("score")
+        ok = isinstance(score, (int, float)) and math.isfinite(score)
+        return (_clip(float(score), doc["scale"]) if ok else None), out
+    family = doc["prompt_family"]
+    if family == "prometheus_absolute":
+        s = parsers.prometheus_absolute(text)
+        score = None if s is None else _scale_from(s, 1, 5, doc["scale"])
+    elif family == "judgelm":
+        pair = parsers.judgelm(text, prefix=prompts.JUDGELM_SINGLE_PREFIX)
+        score = None if pair is None else _scale_from(_clip(pair[1], prompts.JUDGELM_SCALE), *prompts.JUDGELM_SCALE,
+                                                      doc["scale"])
+    else:
+        raise ValueError(f"no absolute parser for prompt family {family!r}")
+    return (None if score is None else _clip(score, doc["scale"])), {"score": score}
+
+
+def read_pairwise(doc: dict, text: str) -> tuple[str | None, dict]:
+    """Verdict a / b / tie in the document's own order (None if unparseable) and the parsed output."""
+    out = parsers.judge_output(text)
+    if out is not None:
+        v = out.get("verdict")
+        return (v if v in records.VERDICTS else None), out
+    family = doc["prompt_family"]
+    if family == "prometheus_relative":
+        v = parsers.prometheus_relative(text)
+    elif family == "pandalm":
+        v = parsers.pandalm(text)
+    elif family == "judgelm":
+        v = parsers.judgelm_verdict(parsers.judgelm(text))
+    else:
+        raise ValueError(f"no pairwise parser for prompt family {family!r}")
+    return v, {"verdict": v}
+
+
+def process_results(doc: dict, results: list) -> dict:
+    text = results[0] if results else None
+    if doc["kind"] == "absolute":
+        pred, _ = read_absolute(doc, text)
+        item = {"pred": pred, "gold": doc["gold_score"], "parsed": pred is not None}
+    else:
+        verdict, _ = read_pairwise(doc, text)
+        parsed = verdict is not None
+        verdict = verdict if parsed else "tie"  # JudgeLM / PandaLM: unparseable -> tie
+        item = {"pred": records.to_published_order(verdict, doc),
+                "gold": records.to_published_order(doc["gold"], doc), "parsed": parsed,
+                "pair": doc["pair"], "order": doc["order"], "source": doc["meta"].get("source", ""),
+                "filtered_rows": doc["meta"].get("filtered_rows", 0)}
+    return {name: item for name in metric_names(doc)}
+
+
+# --------------------------------------------------------------------------- aggregation
+def _units(items: list) -> list[list]:
+    """Bootstrap units: one per document, or one per pair when a pair was judged in both orders."""
+    groups: OrderedDict = OrderedDict()
+    for i, it in enumerate(items):
+        groups.setdefault(it.get("pair", i), []).append(it)
+    return list(groups.values())
+
+
+def _verdicts(items: list) -> tuple[list, list]:
+    """Predicted and gold verdicts, one per pair: swap-resolved (disagreement -> tie) when judged twice."""
+    pred, gold = [], []
+    for unit in _units(items):
+        by_order = {it["order"]: it for it in unit}
+        if "ab" in by_order and "ba" in by_order:
+            pred.append(metrics.swap_resolved(by_order["ab"]["pred"], by_order["ba"]["pred"]))
+        else:
+            pred.append(unit[0]["pred"])
+        gold.append(unit[0]["gold"])
+    return pred, gold
+
+
+def _aggregation(statistic):
+    """An lm-eval aggregation over items, with a pair-aware seeded bootstrap stderr."""
+
+    @functools.wraps(statistic)
+    def aggregate(items):
+        return statistic(list(items))
+
+    def bootstrap(items, iters=1000):
+        units = _units(list(items))
+        return metrics.bootstrap_stderr(lambda us: statistic([it for u in us for it in u]), units, iters=iters)
+
+    aggregate.bootstrap = bootstrap
+    return aggregate
+
+
+def _absolute(fn):
+    def statistic(items):
+        kept = [it for it in items if it["pred"] is not None]
+        return fn([it["pred"] for it in kept], [it["gold"] for it in kept])
+
+    statistic.__name__ = fn.__name__
+    return _aggregation(statistic)
+
+
+pearson, spearman, kendall = _absolute(metrics.pearson), _absolute(metrics.spearman), _absolute(metrics.kendall)
+r2, mae, mse = _absolute(metrics.r2), _absolute(metrics.mae), _absolute(metrics.mse)
+
+
+def _classes(items):
+    """Verdicts for pairwise items; correctness classes for absolute items of a class benchmark."""
+    if items and "order" not in items[0]:
+        kept = [it for it in items if it["pred"] is not None]
+        to_class = loaders.mmvet_class
+        return [to_class(it["pred"]) for it in kept], [to_class(it["gold"]) for it in kept]
+    return _verdicts(items)
+
+
+def _classification(fn):
+    def statistic(items):
+        return fn(*_classes(items))
+
+    statistic.__name__ = fn.__name__
+    return _aggregation(statistic)
+
+
+accuracy = _classification(metrics.accuracy)
+accuracy_no_tie = _classification(metrics.accuracy_no_tie)
+precision_macro = _classification(metrics.precision_macro)
+recall_macro = _classification(metrics.recall_macro)
+f1_macro = _classification(metrics.f1_macro)
+
+
+def _by_source(source):
+    def statistic(items):
+        return metrics.accuracy(*_verdicts([it for it in items if it["source"] == source]))
+
+    statistic.__name__ = f"accuracy_{source}"
+    return _aggregation(statistic)
+
+
+accuracy_helpful, accuracy_harmless = _by_source("helpful"), _by_source("harmless")
+accuracy_honest, accuracy_other = _by_source("honest"), _by_source("other")
+
+
+@_aggregation
+def accuracy_first_order(items):
+    """JudgeLM's convention: the verdict of the published order only."""
+    return metrics.accuracy(*_verdicts([it for it in items if it["order"] == "ab"]))
+
+
+def _swap(key):
+    def statistic(items):
+        ab, ba = [], []
+        for unit in _units(items):
+            by_order = {it["order"]: it["pred"] for it in unit}
+            if "ab" in by_order and "ba" in by_order:
+                ab.append(by_order["ab"])
+                ba.append(by_order["ba"])
+        return metrics.swap_stats(ab, ba)[key]
+
+    statistic.__name__ = key
+    return _aggregation(statistic)
+
+
+consistency, bias_first = _swap("consistency"), _swap("bias_first")
+bias_second, delta_bias = _swap("bias_second"), _swap("delta_bias")
+
+
+def parse_failures(items) -> int:
+    """How many judge outputs could not be parsed (a count; no stderr)."""
+    return int(sum(not it["parsed"] for it in items))
+
+
+def filtered_rows(items) -> int:
+    """Rows the benchmark's own rule removed before judging (JudgeLM: GPT-4 score [-1, -1])."""
+    return int(max((it["filtered_rows"] for it in items), default=0))

@@ -1,0 +1,73 @@
+"""The normalised judge documents every loader produces and every judge reads from ``Instance.doc``.
+
+Absolute record: ``instruction, response, rubric | None, reference | None, gold_score, scale``.
+Pairwise record: ``instruction, response_a, response_b, rubric | None, reference | None, gold`` (``a`` / ``b`` /
+``tie``), ``gold_scores | None``, ``order`` (``ab`` as published, ``ba`` swapped) and ``pair`` (the pair's key).
+Every record also has ``kind``, ``benchmark``, ``id`` (upstream id), ``row`` (0-based position in the upstream
+file), ``prompt_family`` (which generative prompt a plain harness model gets), ``label_encoding`` (how the
+benchmark writes verdicts, for replayed predictions) and ``meta`` (a dict with the same keys on every row of a
+benchmark). A rubric is ``{"criteria": str, "score_descriptions": [5 strings]}``.
+"""
+from __future__ import annotations
+
+VERDICTS = ("a", "b", "tie")
+PROMPT_FAMILIES = ("prometheus_absolute", "prometheus_relative", "judgelm", "pandalm")
+
+
+class RecordError(ValueError):
+    """A malformed upstream row: the message names the file, the row and the field."""
+
+    def __init__(self, file, row, field, problem):
+        super().__init__(f"{file}: row {row}: field {field!r}: {problem}")
+        self.file, self.row, self.field = str(file), row, field
+
+
+def rubric(criteria: str, descriptions) -> dict:
+    descriptions = [str(d) for d in descriptions]
+    if len(descriptions) != 5:
+        raise ValueError(f"a rubric needs 5 score descriptions, got {len(descriptions)}")
+    return {"criteria": str(criteria), "score_descriptions": descriptions}
+
+
+def absolute(*, benchmark, id, row, instruction, response, gold_score, scale=(1.0, 5.0), rubric=None,
+             reference=None, prompt_family="prometheus_absolute", label_encoding="score", meta=None) -> dict:
+    return {
+        "kind": "absolute", "benchmark": benchmark, "id": str(id), "row": int(row),
+        "instruction": instruction, "response": response, "rubric": rubric, "reference": reference,
+        "gold_score": float(gold_score), "scale": [float(scale[0]), float(scale[1])],
+        "prompt_family": prompt_family, "label_encoding": label_encoding, "meta": dict(meta or {}),
+    }
+
+
+def pairwise(*, benchmark, id, row, instruction, response_a, response_b, gold, rubric=None, reference=None,
+             gold_scores=None, prompt_family="prometheus_relative", label_encoding="ab", meta=None) -> dict:
+    if gold not in VERDICTS:
+        raise ValueError(f"gold must be one of {VERDICTS}, got {gold!r}")
+    return {
+        "kind": "pairwise", "benchmark": benchmark, "id": str(id), "row": int(row),
+        "instruction": instruction, "response_a": response_a, "response_b": response_b,
+        "rubric": rubric, "reference": reference, "gold": gold,
+        "gold_scores": None if gold_scores is None else [float(s) for s in gold_scores],
+        "order": "ab", "swap": False, "pair": f"{benchmark}:{id}:{row}",
+        "prompt_family": prompt_family, "label_encoding": label_encoding, "meta": dict(meta or {}),
+    }
+
+
+def flip(verdict: str) -> str:
+    return {"a": "b", "b": "a", "tie": "tie"}[verdict]
+
+
+def swapped(record: dict) -> dict:
+    """The same pair with the responses (and gold) in the other order."""
+    out = dict(record)
+    out["response_a"], out["response_b"] = record["response_b"], record["response_a"]
+    out["gold"] = flip(record["gold"])
+    if record.get("gold_scores") is not None:
+        out["gold_scores"] = list(reversed(record["gold_scores"]))
+    out["order"] = "ba" if record["order"] == "ab" else "ab"
+    return out
+
+
+def to_published_order(verdict: str, record: dict) -> str:
+    """A verdict given on ``record`` (maybe swapped) expressed in the positions of the published pair."""
+    return verdict if record.get("order", "ab") == "ab" else flip(verdict)

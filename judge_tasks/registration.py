@@ -1,0 +1,65 @@
+"""Registers this package with lm-eval's registry, task manager and stderr logic (called by the start-up hook)."""
+from __future__ import annotations
+
+import functools
+
+MODELS = {
+    "phudge": "judge_models.phudge:PhudgeJudge",
+    "judgelm": "judge_models.judgelm:JudgeLMJudge",
+    "pandalm": "judge_models.pandalm:PandaLMJudge",
+    "prometheus": "judge_models.prometheus:PrometheusJudge",
+    "replay": "judge_models.replay:ReplayJudge",
+}
+
+
+def register_models(registry_module) -> None:
+    """Lazy placeholders: the judge modules (and torch) load only when a judge is asked for."""
+    reg = registry_module.model_registry
+    for name, target in MODELS.items():
+        if name not in reg:
+            reg.register(name, target=target)
+
+
+def add_task_folder(manager_module) -> None:
+    from judge_tasks import TASKS_DIR
+
+    cls = manager_module.TaskManager
+    if getattr(cls.__init__, "_judge_tasks", False):
+        return
+    original = cls.__init__
+
+    @functools.wraps(original)
+    def __init__(self, *args, include_path=None, **kwargs):
+        paths = [] if include_path is None else (
+            list(include_path) if isinstance(include_path, (list, tuple)) else [include_path])
+        if not any(str(p).rstrip("/") == str(TASKS_DIR) for p in paths):
+            paths.insert(0, str(TASKS_DIR))  # user paths come later and may override ours
+        original(self, *args, include_path=paths, **kwargs)
+
+    __init__._judge_tasks = True
+    cls.__init__ = __init__
+
+
+def add_bootstrap_stderr(evaluator_utils_module) -> None:
+    """Corpus-level judge metrics carry a ``bootstrap`` attribute; give them a stderr in the results."""
+    original = evaluator_utils_module.stderr_for_metric
+    if getattr(original, "_judge_tasks", False):
+        return
+
+    def stderr_for_metric(metric, bootstrap_iters):
+        bootstrap = getattr(metric, "bootstrap", None)
+        if bootstrap is not None and bootstrap_iters and bootstrap_iters > 0:
+            return functools.partial(bootstrap, iters=min(int(bootstrap_iters), 1000))
+        return original(metric, bootstrap_iters)
+
+    stderr_for_metric._judge_tasks = True
+    evaluator_utils_module.stderr_for_metric = stderr_for_metric
+
+
+def after_import(name: str, module) -> None:
+    if name == "lm_eval.api.registry":
+        register_models(module)
+    elif name == "lm_eval.tasks.manager":
+        add_task_folder(module)
+    elif name == "lm_eval.evaluator_utils":
+        add_bootstrap_stderr(module)
