@@ -3,7 +3,7 @@
 lm-eval 0.4.13 reads no plugin entry points, so this module watches for the harness's own modules to be
 imported and then registers this package with them (see ``judge_tasks.registration``):
 
-* ``lm_eval.api.registry``   -> our model names (``phudge``, ``judgelm``, ``pandalm``, ``prometheus``, ``replay``)
+* ``lm_eval.models``         -> our model names, beside the built-in ones (``phudge``, ``judgelm``, ``pandalm``, ``prometheus``, ``replay``)
 * ``lm_eval.tasks.manager``  -> our task folder is scanned by every ``TaskManager`` (no ``--include_path``)
 * ``lm_eval.evaluator_utils`` -> our corpus-level metrics get bootstrap standard errors
 
@@ -12,7 +12,7 @@ Nothing is imported until the harness itself is, so a bare interpreter pays only
 """
 import sys
 
-_WATCHED = ("lm_eval.api.registry", "lm_eval.tasks.manager", "lm_eval.evaluator_utils")
+_WATCHED = ("lm_eval.models", "lm_eval.tasks.manager", "lm_eval.evaluator_utils")
 
 
 class _HookedLoader:

@@ -12,9 +12,11 @@ MODELS = {
 }
 
 
-def register_models(registry_module) -> None:
-    """Lazy placeholders: the judge modules (and torch) load only when a judge is asked for."""
-    reg = registry_module.model_registry
+def register_models() -> None:
+    """Lazy placeholders, added when ``lm_eval.models`` has registered the built-in models: the judge modules
+    (and torch) load only when a judge is asked for."""
+    from lm_eval.api.registry import model_registry as reg
+
     for name, target in MODELS.items():
         if name not in reg:
             reg.register(name, target=target)
@@ -57,8 +59,8 @@ def add_bootstrap_stderr(evaluator_utils_module) -> None:
 
 
 def after_import(name: str, module) -> None:
-    if name == "lm_eval.api.registry":
-        register_models(module)
+    if name == "lm_eval.models":
+        register_models()
     elif name == "lm_eval.tasks.manager":
         add_task_folder(module)
     elif name == "lm_eval.evaluator_utils":
