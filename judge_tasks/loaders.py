@@ -135,7 +135,10 @@ AUTOJ_LABELS = {0: "a", 1: "b", 2: "tie"}
 
 
 def autoj_pairwise(benchmark: str = "autoj_pairwise", file_name: str = "autoj_pairwise.json", **_) -> list[dict]:
-    path = locate(file_name)
+    return _autoj_rows(benchmark, locate(file_name))
+
+
+def _autoj_rows(benchmark: str, path: Path) -> list[dict]:
     out = []
     for i, row in enumerate(read_rows(path)):
         label = _field(row, "label", path, i)
@@ -147,6 +150,14 @@ def autoj_pairwise(benchmark: str = "autoj_pairwise", file_name: str = "autoj_pa
             gold=AUTOJ_LABELS[label], prompt_family="prometheus_relative", label_encoding="autoj",
             meta={"source": str(row.get("scenario", ""))}))
     return out
+
+
+#: 16 question / good answer / poor answer pairs written by this project (Auto-J's pairwise format)
+DEMO_FILE = Path(__file__).with_name("demo_documents.jsonl")
+
+
+def judge_demo(**_) -> list[dict]:
+    return _autoj_rows("judge_demo", DEMO_FILE)
 
 
 # --------------------------------------------------------------------------- PandaLM test set
@@ -270,6 +281,7 @@ BENCHMARKS = {
     "judgelm_val": lambda **kw: judgelm_val("judgelm_val", with_reference=False, **kw),
     "judgelm_val_ref": lambda **kw: judgelm_val("judgelm_val_ref", with_reference=True, **kw),
     "autoj_pairwise": lambda **kw: autoj_pairwise(**kw),
+    "judge_demo": lambda **kw: judge_demo(**kw),
 }
 
 
