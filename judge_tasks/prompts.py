@@ -178,5 +178,7 @@ def render(doc: dict) -> str:
         if family == "judgelm":
             return judgelm_pair(doc["instruction"], doc["response_a"], doc["response_b"], doc["reference"])
         if family == "pandalm":
-            return pandalm(doc["instruction"], doc["response_a"], doc["response_b"], doc["meta"].get("input"))
+            # the record's instruction already has the input appended; PandaLM shows them as two sections
+            return pandalm(doc["meta"].get("task_instruction", doc["instruction"]), doc["response_a"],
+                           doc["response_b"], doc["meta"].get("input"))
     raise ValueError(f"no {family!r} prompt for {doc['kind']} documents")
