@@ -1,0 +1,54 @@
+"""``pandalm``: PandaLM pairwise judging (1 / 2 / Tie), generative.
+
+``lm_eval --model pandalm --model_args pretrained=BASE[,adapter=DIR][,reasons=true] --tasks pandalm_test ...``
+
+Prompt: ``judge_tasks.prompts.pandalm`` (the released inference code's layout; the document's ``meta.input`` as the
+Input section when there is one). The judge writes ``1`` / ``2`` / ``Tie`` on its first line
+(``judge_tasks.parsers.pandalm``), then ``### Reason: ...`` and ``### Reference: ...``.
+
+* ``reasons=false`` (default): only the first line is generated (stops at its end, ``max_new_tokens`` default 16).
+* ``reasons=true``: the reason and the reference answer are generated too (``max_new_tokens`` default 512) and
+  returned as ``reason`` and ``reference`` (so they are in ``--log_samples``). PandaLM's own decoding used beam
+  search (``num_beams=4``) with ``repetition_penalty=1.2``; both are model_args here (greedy by default).
+
+Output per document: ``verdict``, ``raw``, ``reason`` / ``reference`` (reasons=true), ``truncated``, ``parsed``.
+Unparseable first line -> parse failure (tie, PandaLM's rule). Absolute tasks: not served (PandaLM has no
+single-answer grading).
+"""
+from __future__ import annotations
+
+import re
+
+from judge_models.generation import GenerativeJudge, first_line_done
+from judge_tasks import parsers, prompts
+
+_REASON = re.compile(r"###\s*Reason:\s*(.*?)(?=\n\s*###\s*Reference:|\Z)", re.S)
+_REFERENCE = re.compile(r"###\s*Reference:\s*(.*)\Z", re.S)
+
+
+def reason_and_reference(text: str) -> tuple[str | None, str | None]:
+    """The ``### Reason:`` and ``### Reference:`` sections of a PandaLM output (None where absent)."""
+    if not isinstance(text, str):
+        return None, None
+    reason, reference = _REASON.search(text), _REFERENCE.search(text)
+    return (reason.group(1).strip() if reason else None, reference.group(1).strip() if reference else None)
+
+
+class PandaLMJudge(GenerativeJudge):
+    native = "pairwise"
+    judge_name = "pandalm"
+
+    def compare(self, docs: list[dict]) -> list[dict]:
+        fitted = [self.fit(self.encode_prompt(prompts.pandalm(d["instruction"], d["response_a"], d["response_b"],
+                                                              (d.get("meta") or {}).get("input"))))
+                  for d in docs]
+        texts = self.generate([ids for ids, _ in fitted], n=1,
+                              stop=None if self.reasons else first_line_done,
+                              cut_first_line=not self.reasons, desc="pandalm")
+        out = []
+        for (_, tr), (text,) in zip(fitted, texts):
+            item = {"verdict": parsers.pandalm(text), "raw": text, "truncated": tr}
+            if self.reasons:
+                item["reason"], item["reference"] = reason_and_reference(text)
+            out.append(item)
+        return out
