@@ -42,9 +42,9 @@ def metric_names(doc: dict) -> list[str]:
             names += CLASS_METRICS
         return names
     names = list(PAIRWISE_METRICS)
-    names += [f"accuracy_{s}" for s in SOURCE_METRICS.get(bench, [])]
     if doc.get("swap"):
         names += SWAP_METRICS
+    names += [f"accuracy_{s}" for s in SOURCE_METRICS.get(bench, [])]  # after the swap metrics, as the YAMLs list them
     if bench in FILTERING_BENCHMARKS:
         names.append("filtered_rows")
     return names
