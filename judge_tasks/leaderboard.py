@@ -268,7 +268,7 @@ def measured_rows(judges: dict) -> list[dict]:
 def fmt(value, stderr=None) -> str:
     if value is None:
         return "nan"
-    text = f"{value:.0f}" if float(value).is_integer() and abs(value) >= 2 else f"{value:.4f}"
+    text = f"{value:.0f}" if float(value).is_integer() and stderr is None else f"{value:.4f}"
     return f"{text} ± {stderr:.4f}" if stderr is not None else text
 
 
@@ -371,13 +371,15 @@ class Board:
         return "—" if t is None or t["n"] is None else str(t["n"])
 
     def markdown(self, catalog_path) -> str:
-        sources = sorted({(r["judge"], r["source"]) for r in self.rows if r["origin"] == "published" and r["source"]})
+        shown = set(self.tasks("absolute")) | set(self.tasks("pairwise"))
+        sources = sorted({(r["judge"], r["source"]) for r in self.rows
+                          if r["origin"] == "published" and r["source"] and base_task(r["task"]) in shown})
         notes = "\n".join(f"- {j}: {s}" for j, s in sources)
         out = [
             "# Judge leaderboard", "",
-            "Measured values are `value ± stderr` (seeded bootstrap) from the lm-eval results; rows named "
-            "`(published)` are the papers' numbers from the catalog"
-            + (f" (`{catalog_path}`)." if catalog_path else " (no catalog found: measured rows only)."), "",
+            "Measured values are `value ± stderr` (seeded bootstrap) from the lm-eval results; "
+            + (f"rows named `(published)` are the papers' numbers from the catalog (`{catalog_path}`)."
+               if catalog_path else "no catalog found: measured rows only."), "",
             "## Absolute grading (PHUDGE Tables 2-3)", "", self.absolute_tables(), "",
             "## Relative grading: accuracy (PHUDGE Table 4)", "", self.relative_table(), "",
             "## Agreement, precision, recall, F1, consistency (JudgeLM Table 1)", "", self.judgelm_table(), "",
