@@ -14,7 +14,8 @@ path file name>``.
 
 Tables (markdown on stdout and in ``--out``; every measured value is ``value ± stderr`` from the results):
 
-* **Absolute grading (PHUDGE Tables 2-3)**: per absolute task, Pearson / Kendall tau-b / Spearman / R2 / MAE / MSE.
+* **Absolute grading (PHUDGE Tables 2-3)**: per absolute task, Pearson / Kendall tau-b / Spearman / R2 / MAE / MSE
+  (and for MM-Vet the accuracy / macro P / R / F1 of its correctness classes, JudgeLM Table 9).
 * **Relative grading (PHUDGE Table 4)**: accuracy (ties counted as a class) per pairwise task.
 * **Agreement (JudgeLM Table 1)**: per pairwise task, agreement (accuracy), macro precision / recall / F1 and,
   where the ``<task>_swap`` variant was run, consistency and position bias (first / second). Agreement / P / R /
@@ -71,6 +72,8 @@ REPO_CATALOG = Path(__file__).resolve().parents[1] / "tasks.yaml"
 
 ABSOLUTE_COLUMNS = [("pearson", "Pearson"), ("kendall", "Kendall"), ("spearman", "Spearman"), ("r2", "R²"),
                     ("mae", "MAE"), ("mse", "MSE")]
+CLASS_COLUMNS = [("accuracy", "Accuracy"), ("precision_macro", "Precision"), ("recall_macro", "Recall"),
+                 ("f1_macro", "F1")]
 JUDGELM_COLUMNS = [("accuracy", "Agreement"), ("precision_macro", "Precision"), ("recall_macro", "Recall"),
                    ("f1_macro", "F1"), ("consistency", "Consistency"), ("bias_first", "Bias 1st"),
                    ("bias_second", "Bias 2nd")]
@@ -324,15 +327,19 @@ class Board:
     def absolute_tables(self) -> str:
         parts = []
         for task in self.tasks("absolute"):
+            columns = list(ABSOLUTE_COLUMNS)
+            if any((j, task, "accuracy") in self.index for j in self.order):  # MM-Vet: correctness classes too
+                columns += CLASS_COLUMNS
             body = []
             for judge in self.order:
                 if not self.has(judge, task):
                     continue
-                n = self._n(judge, task)
+                cells = [self.cell(judge, task, m)[0] for m, _ in columns]
+                if all(c == "—" for c in cells):
+                    continue
                 fails = self.index.get((judge, task, "parse_failures"))
-                body.append([judge] + [self.cell(judge, task, m)[0] for m, _ in ABSOLUTE_COLUMNS]
-                            + [n, "—" if fails is None else fmt(fails["value"])])
-            parts.append(f"### {task}\n\n" + _markdown(["Judge"] + [h for _, h in ABSOLUTE_COLUMNS]
+                body.append([judge] + cells + [self._n(judge, task), "—" if fails is None else fmt(fails["value"])])
+            parts.append(f"### {task}\n\n" + _markdown(["Judge"] + [h for _, h in columns]
                                                         + ["n", "Parse failures"], body))
         return "\n\n".join(parts) if parts else "_no absolute tasks_"
 
