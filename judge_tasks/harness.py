@@ -73,7 +73,10 @@ def read_absolute(doc: dict, text: str) -> tuple[float | None, dict]:
     out = parsers.judge_output(text)
     if out is not None:
         score = out.get("score")
-        ok = isinstance(score, (int, float)) and math.isfinite(score)
+        try:  # a bool is not a score; a JSON integer too big for a float makes math.isfinite raise
+            ok = isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score)
+        except OverflowError:
+            ok = False
         return (_clip(float(score), doc["scale"]) if ok else None), out
     family = doc["prompt_family"]
     if family == "prometheus_absolute":

@@ -10,6 +10,8 @@ import json
 import os
 from pathlib import Path
 
+from judge_tasks.records import RecordError
+
 PROMETHEUS_COMMIT = "dcfb44272d5d0414832f5dbb8c2a05ebc2614234"
 PANDALM_COMMIT = "3871806e72b4832f815ecafd24d3503c73403f48"
 MMVET_COMMIT = "2df56155"
@@ -105,5 +107,7 @@ def read_rows(path: Path) -> list:
         try:
             rows.append(json.loads(line))
         except json.JSONDecodeError as err:
-            raise ValueError(f"{path}: line {lineno}: not JSON and not JSON Lines ({err.msg})") from None
+            # like every malformed row: names file, row and field
+            raise RecordError(path, len(rows), "<JSON line>",
+                              f"line {lineno} is not JSON ({err.msg}); the file is neither JSON nor JSON Lines") from None
     return rows
