@@ -83,7 +83,10 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
     if getattr(model.config, "use_cache", None):
         model.config.use_cache = False
     if cfg.run.gradient_checkpointing:
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
+        if hasattr(model, "activation_checkpointing_enable"):  # transformers >= 5
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": False})
+        else:
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})
         if cfg.lora.enabled:
             model.enable_input_require_grads()
     if not cfg.lora.enabled:
@@ -102,8 +105,11 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
 
 
 def trainable_summary(model) -> tuple[int, int]:
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
+    def numel(p):  # ZeRO-3 partitions parameters: ds_numel is the full size
+        return getattr(p, "ds_numel", None) or p.numel()
+
+    trainable = sum(numel(p) for p in model.parameters() if p.requires_grad)
+    total = sum(numel(p) for p in model.parameters())
     return trainable, total
 
 

@@ -96,20 +96,27 @@ def resolve_precision(name: str) -> str:
 
 
 def _setup_logging(out: Path, main: bool) -> None:
+    """Log to stderr, and (main process) to ``output_dir/train.log``; a later run in the same process moves the
+    file handler to its own folder."""
     fmt = logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
     root = logging.getLogger()
-    if not any(getattr(h, "_training", False) for h in root.handlers):
+    for h in [h for h in root.handlers if getattr(h, "_training", None) == "file"]:
+        root.removeHandler(h)
+        h.close()
+    if not any(getattr(h, "_training", None) == "stream" for h in root.handlers):
         h = logging.StreamHandler(sys.stderr)
         h.setFormatter(fmt)
-        h._training = True
+        h._training = "stream"
         root.addHandler(h)
-        if main:
-            out.mkdir(parents=True, exist_ok=True)
-            fh = logging.FileHandler(out / "train.log")
-            fh.setFormatter(fmt)
-            fh._training = True
-            root.addHandler(fh)
-    logging.getLogger("training").setLevel(logging.INFO if main else logging.WARNING)
+    if main:
+        out.mkdir(parents=True, exist_ok=True)
+        fh = logging.FileHandler(out / "train.log")
+        fh.setFormatter(fmt)
+        fh._training = "file"
+        root.addHandler(fh)
+    level = logging.INFO if main else logging.WARNING
+    for name in ("training",):
+        logging.getLogger(name).setLevel(level)
 
 
 def _latest_checkpoint(out: Path) -> Path | None:
@@ -255,7 +262,12 @@ def validate(cfg: TrainConfig, accelerator, model, val_set: ExampleSet, collate,
                 rows.append({"index": i, "kind": "pairwise", "loss": float(parts["pair"][k]),
                              "pred": "a" if sa > sb else "b" if sb > sa else "tie",
                              "gold": {1: "a", -1: "b", 0: "tie"}[feats[i]["gold"]]})
-    gathered = accelerator.gather_object(rows) if accelerator.num_processes > 1 else rows
+    if accelerator.num_processes > 1:
+        from accelerate.utils import gather_object
+
+        gathered = gather_object(rows)
+    else:
+        gathered = rows
     by_index = {}
     for r in gathered:
         by_index.setdefault(r["index"], r)
@@ -323,8 +335,14 @@ def train(cfg: TrainConfig) -> dict:
     out = Path(cfg.output_dir)
     if cfg.run.torch_threads:
         torch.set_num_threads(cfg.run.torch_threads)
+    handlers = []
+    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" and not torch.cuda.is_available():
+        # DeepSpeed on CPU processes (tests, CPU clusters): accelerate would pick no backend and see one process
+        from accelerate.utils import InitProcessGroupKwargs
+
+        handlers.append(InitProcessGroupKwargs(backend="gloo"))
     accelerator = Accelerator(gradient_accumulation_steps=cfg.optim.gradient_accumulation_steps,
-                              mixed_precision=resolve_precision(cfg.run.precision))
+                              mixed_precision=resolve_precision(cfg.run.precision), kwargs_handlers=handlers)
     main = accelerator.is_main_process
     _setup_logging(out, main)
     is_ds = accelerator.distributed_type == DistributedType.DEEPSPEED
@@ -472,6 +490,9 @@ def train(cfg: TrainConfig) -> dict:
             grad_norm = None
             if cfg.optim.max_grad_norm and not is_ds:
                 grad_norm = float(accelerator.clip_grad_norm_(model.parameters(), cfg.optim.max_grad_norm))
+            elif is_ds:  # DeepSpeed clipped (gradient_clipping in its JSON) inside backward at the boundary
+                norm = accelerator.deepspeed_engine_wrapped.get_global_grad_norm()
+                grad_norm = float(norm) if norm is not None else None
             optimizer.step()
             scheduler.step()
             optimizer.zero_grad(set_to_none=True)
