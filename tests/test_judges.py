@@ -78,6 +78,17 @@ def prometheus(tiny):
     return PrometheusJudge(pretrained=str(tiny.base), batch_size=2, device="cpu", max_new_tokens=4, runs=3)
 
 
+@pytest.fixture(autouse=True, scope="module")
+def one_thread():
+    """The tiny models are faster on one thread, and the CPUs here are shared."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def requests(*docs):
     return [SimpleNamespace(doc=d) for d in docs]
 
@@ -312,7 +323,7 @@ def test_generation_is_left_padded_and_score_first_stops_at_the_first_line(judge
 
 
 # --------------------------------------------------------------------------- errors a user meets
-def test_error_messages_say_what_to_do(tiny, judgelm, pandalm, prometheus):
+def test_error_messages_say_what_to_do(tiny, judgelm, pandalm, prometheus, caplog, monkeypatch):
     from judge_models.judgelm import JudgeLMJudge
     from judge_models.phudge import PhudgeJudge
 
@@ -327,6 +338,20 @@ def test_error_messages_say_what_to_do(tiny, judgelm, pandalm, prometheus):
         PhudgeJudge(pretrained=str(other), adapter=str(tiny.reg), device="cpu")
     msg = str(err.value)
     assert str(other) in msg and str(tiny.base) in msg and "size mismatch" in msg and "Pass pretrained=" in msg
+    elsewhere = tiny.dir / "same-model-elsewhere"
+    if not elsewhere.exists():
+        shutil.copytree(tiny.base, elsewhere)
+    with caplog.at_level("WARNING"):
+        PhudgeJudge(pretrained=str(elsewhere), adapter=str(tiny.reg), device="cpu")  # same weights: loads
+    assert "was trained on" in caplog.text and str(elsewhere) in caplog.text
+    import huggingface_hub
+
+    def offline(*a, **k):
+        raise OSError("offline")
+
+    monkeypatch.setattr(huggingface_hub, "snapshot_download", offline)
+    with pytest.raises(AdapterError, match="could not be fetched from the hub.*local folder"):
+        PhudgeJudge(adapter="some-org/some-adapter")
     with pytest.raises(AdapterError, match="run it with --model phudge"):
         JudgeLMJudge(adapter=str(tiny.reg))
     with pytest.raises(ValueError, match="pass head=regression"):
@@ -364,7 +389,7 @@ def _free_port() -> int:
 def cli(model, model_args, tasks, out, *extra, limit=3, launcher=None):
     results = run_lm_eval("--model", model, "--model_args", model_args, "--tasks", tasks, "--limit", str(limit),
                           "--device", "cpu", "--log_samples", *extra, data_dir=SHARED_DATA, output_path=out,
-                          launcher=launcher)
+                          launcher=launcher, extra_env={"OMP_NUM_THREADS": "1"})
     samples = {}
     for path in Path(out).rglob("samples_*.jsonl"):
         task = path.name[len("samples_"):].rsplit("_", 1)[0]
@@ -404,10 +429,11 @@ def test_cli_two_processes_give_the_same_metrics_as_one(tiny, phudge_single_run,
     launcher = [ACCELERATE, "launch", "--multi_gpu", "--num_processes", "2", "--num_machines", "1",
                 "--mixed_precision", "no", "--dynamo_backend", "no", "--main_process_port", str(_free_port()),
                 "-m", "lm_eval"]
-    results, samples = cli("phudge", f"pretrained={tiny.base},adapter={tiny.cls}", TASKS, tmp_path,
+    tasks = "hhh_alignment,mt_bench_absolute"
+    results, samples = cli("phudge", f"pretrained={tiny.base},adapter={tiny.cls}", tasks, tmp_path,
                            "--batch_size", "2", limit=4, launcher=launcher)
     single, single_samples = phudge_single_run
-    for task in TASKS.split(","):
+    for task in tasks.split(","):
         one, two = single["results"][task], results["results"][task]
         for key, value in one.items():
             if key.endswith(",none") and "_stderr" not in key and isinstance(value, (int, float)):
