@@ -1,0 +1,262 @@
+"""Metric unit tests against values computed by hand (``judge_tasks.metrics`` and the lm-eval aggregations in
+``judge_tasks.harness``)."""
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from judge_tasks import harness, metrics
+
+# --------------------------------------------------------------------------- absolute
+# p = 1 2 3 4 5, g = 2 1 4 3 5: both means 3, deviations p -2 -1 0 1 2, g -1 -2 1 0 2 -> products 2 2 0 0 4 = 8,
+# squares 10 and 10 -> Pearson 0.8; no ties, so Spearman = Pearson of the values = 0.8; g has 2 inversions
+# ((2,1), (4,3)) among 10 pairs -> Kendall (8 - 2) / 10 = 0.6; errors 1 1 1 1 0 -> MAE = MSE = 4/5;
+# R2 = 1 - 4 / 10 = 0.6.
+P5, G5 = [1, 2, 3, 4, 5], [2, 1, 4, 3, 5]
+
+
+def test_absolute_metrics_by_hand():
+    assert metrics.pearson(P5, G5) == pytest.approx(0.8)
+    assert metrics.spearman(P5, G5) == pytest.approx(0.8)
+    assert metrics.kendall(P5, G5) == pytest.approx(0.6)
+    assert metrics.r2(P5, G5) == pytest.approx(0.6)
+    assert metrics.mae(P5, G5) == pytest.approx(0.8)
+    assert metrics.mse(P5, G5) == pytest.approx(0.8)
+
+
+def test_r2_is_against_gold_not_symmetric():
+    # R2 = 1 - SS_res / SS_tot(gold): p = 1 1 1 1 5 against g = 1 2 3 4 5 -> SS_res 0+1+4+9+0 = 14, SS_tot 10
+    assert metrics.r2([1, 1, 1, 1, 5], [1, 2, 3, 4, 5]) == pytest.approx(1 - 14 / 10)
+    # and against p = 1..5, g = 1 1 1 1 5: SS_res 14, SS_tot(g) = 4 * 0.8^2 + 3.2^2 = 12.8
+    assert metrics.r2([1, 2, 3, 4, 5], [1, 1, 1, 1, 5]) == pytest.approx(1 - 14 / 12.8)
+
+
+def test_ties_in_ranks():
+    # p = 1 2 2 3, g = 1 2 3 4: average ranks p = 1 2.5 2.5 4 -> deviations -1.5 0 0 1.5, g -1.5 -.5 .5 1.5;
+    # products 2.25 0 0 2.25 = 4.5; squares 4.5 and 5 -> Spearman 4.5 / sqrt(22.5) = sqrt(0.9)
+    assert metrics.spearman([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(math.sqrt(0.9))
+    # Kendall tau-b: 6 pairs, 5 concordant, 0 discordant, 1 tied in p only -> 5 / sqrt((6 - 1) * 6)
+    assert metrics.kendall([1, 2, 2, 3], [1, 2, 3, 4]) == pytest.approx(5 / math.sqrt(30))
+    # ties in both: p = 1 1 2 2, g = 1 2 2 3 -> concordant pairs (0,2) (0,3) (1,3), (1,2) tied in g, (0,1) tied
+    # in p, (2,3) tied in p -> tau-b = 3 / sqrt((6 - 2) * (6 - 1)) = 3 / sqrt(20)
+    assert metrics.kendall([1, 1, 2, 2], [1, 2, 2, 3]) == pytest.approx(3 / math.sqrt(20))
+
+
+@pytest.mark.parametrize("fn", [metrics.pearson, metrics.spearman, metrics.kendall])
+def test_constant_predictions_or_gold_give_nan(fn):
+    assert math.isnan(fn([3, 3, 3, 3], [1, 2, 3, 4]))
+    assert math.isnan(fn([1, 2, 3, 4], [2, 2, 2, 2]))
+    assert math.isnan(fn([1], [2]))
+    assert math.isnan(fn([], []))
+
+
+def test_constant_predictions_still_have_errors():
+    assert math.isnan(metrics.r2([1, 2, 3], [4, 4, 4]))  # gold without variance: R2 undefined
+    assert metrics.r2([3, 3, 3, 3], [1, 2, 3, 4]) == pytest.approx(1 - 6 / 5)  # 4+1+0+1 over 5
+    assert metrics.mae([3, 3, 3, 3], [1, 2, 3, 4]) == pytest.approx(1.0)
+    assert metrics.mse([3, 3, 3, 3], [1, 2, 3, 4]) == pytest.approx(1.5)
+    assert math.isnan(metrics.mae([], [])) and math.isnan(metrics.mse([], []))
+
+
+def _abs_items(preds, golds):
+    return [harness.process_results(
+        {"kind": "absolute", "benchmark": "t", "prompt_family": "prometheus_absolute", "scale": [1.0, 5.0],
+         "gold_score": float(g), "meta": {}}, [p])["pearson"] for p, g in zip(preds, golds)]
+
+
+def test_absolute_aggregations_leave_out_parse_failures():
+    items = _abs_items([f"Good. [RESULT] {p}" for p in P5] + ["no result here", "[RESULT] 9"], G5 + [1, 5])
+    assert harness.parse_failures(items) == 2
+    assert harness.pearson(items) == pytest.approx(0.8)
+    assert harness.kendall(items) == pytest.approx(0.6)
+    assert harness.mae(items) == pytest.approx(0.8)
+
+
+def test_all_absolute_outputs_unparseable():
+    items = _abs_items(["I refuse.", "", "[RESULT]", "Score: 4"], [1, 2, 3, 4])
+    assert harness.parse_failures(items) == 4
+    for agg in (harness.pearson, harness.spearman, harness.kendall, harness.r2, harness.mae, harness.mse):
+        assert math.isnan(agg(items)), agg.__name__
+        assert math.isnan(agg.bootstrap(items, iters=20)), agg.__name__
+
+
+def test_absolute_outputs_are_clipped_to_the_scale():
+    # a judge's structured score outside the scale is clipped (JUDGE_OUTPUT line of this package's models)
+    from judge_tasks.parsers import encode_judge_output
+
+    items = _abs_items([encode_judge_output({"score": 9.5}), encode_judge_output({"score": -2})], [5, 1])
+    assert [it["pred"] for it in items] == [5.0, 1.0]
+
+
+# --------------------------------------------------------------------------- pairwise
+# gold a a a b b b tie tie, pred a a b b b tie tie a:
+#   a: predicted at 0 1 7, correct 0 1 -> P 2/3; gold a 0 1 2 -> R 2/3
+#   b: predicted at 2 3 4, correct 3 4 -> P 2/3; gold b 3 4 5 -> R 2/3
+#   tie: predicted at 5 6, correct 6 -> P 1/2; gold tie 6 7 -> R 1/2
+GOLD8 = ["a", "a", "a", "b", "b", "b", "tie", "tie"]
+PRED8 = ["a", "a", "b", "b", "b", "tie", "tie", "a"]
+
+
+def test_macro_precision_recall_f1_three_classes_by_hand():
+    assert metrics.accuracy(PRED8, GOLD8) == pytest.approx(5 / 8)
+    assert metrics.precision_macro(PRED8, GOLD8) == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 3)
+    assert metrics.recall_macro(PRED8, GOLD8) == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 3)
+    assert metrics.f1_macro(PRED8, GOLD8) == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 3)
+
+
+def test_macro_with_unequal_precision_and_recall():
+    # gold a a b b tie, pred a b b b b: a P 1/1 R 1/2; b P 2/4 R 2/2; tie P 0 (never predicted) R 0/1
+    gold, pred = ["a", "a", "b", "b", "tie"], ["a", "b", "b", "b", "b"]
+    assert metrics.precision_macro(pred, gold) == pytest.approx((1 + 1 / 2 + 0) / 3)
+    assert metrics.recall_macro(pred, gold) == pytest.approx((1 / 2 + 1 + 0) / 3)
+    f1_a, f1_b = 2 * 1 * 0.5 / 1.5, 2 * 0.5 * 1 / 1.5
+    assert metrics.f1_macro(pred, gold) == pytest.approx((f1_a + f1_b + 0) / 3)
+
+
+def test_accuracy_no_tie_drops_gold_ties_only():
+    # gold ties (6, 7) dropped; remaining 0..5: correct 0 1 3 4 -> 4/6. A predicted tie on a non-tie gold counts wrong.
+    assert metrics.accuracy_no_tie(PRED8, GOLD8) == pytest.approx(4 / 6)
+    assert math.isnan(metrics.accuracy_no_tie(["a", "b"], ["tie", "tie"]))
+    assert math.isnan(metrics.accuracy([], []))
+
+
+def _pair_items(verdict_texts, golds, family="pandalm", orders=None):
+    items = []
+    for i, (text, gold) in enumerate(zip(verdict_texts, golds)):
+        order = (orders or ["ab"] * len(golds))[i]
+        doc = {"kind": "pairwise", "benchmark": "t", "prompt_family": family, "gold": gold, "order": order,
+               "pair": f"t:{i if orders is None else i // 2}", "meta": {"source": "s"}, "swap": orders is not None}
+        items.append(harness.process_results(doc, [text])["accuracy"])
+    return items
+
+
+def test_all_pairwise_outputs_unparseable_are_ties():
+    items = _pair_items(["I cannot decide.", "", "Response 3", "maybe"], ["a", "b", "tie", "tie"])
+    assert harness.parse_failures(items) == 4
+    assert [it["pred"] for it in items] == ["tie"] * 4
+    assert harness.accuracy(items) == pytest.approx(2 / 4)
+    assert harness.accuracy_no_tie(items) == 0.0
+
+
+def test_pairwise_aggregations_by_hand():
+    texts = {"a": "1", "b": "2", "tie": "Tie"}
+    items = _pair_items([texts[p] for p in PRED8], GOLD8)
+    assert harness.parse_failures(items) == 0
+    assert harness.accuracy(items) == pytest.approx(5 / 8)
+    assert harness.accuracy_no_tie(items) == pytest.approx(4 / 6)
+    assert harness.f1_macro(items) == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 3)
+
+
+# --------------------------------------------------------------------------- swap (position bias)
+def test_position_lean():
+    assert metrics.position_lean("a", "ab") == 1 and metrics.position_lean("b", "ab") == -1
+    assert metrics.position_lean("b", "ba") == 1 and metrics.position_lean("a", "ba") == -1
+    assert metrics.position_lean("tie", "ab") == 0 == metrics.position_lean("tie", "ba")
+
+
+def test_swap_stats_by_hand():
+    # verdicts in published positions (v_ab from order ab, v_ba from order ba, mapped back):
+    #   consistent:     a / a
+    #   first-biased:   a / b   (ab picks a = first; ba picks b = first there)      lean +2
+    #   second-biased:  b / a   (ab picks b = second; ba picks a = second there)    lean -2
+    #   tie vs win:     tie / b (ba's b is its first position)                      lean +1 -> first
+    #   tie vs win:     b / tie (ab's b is its second position)                     lean -1 -> second
+    #   consistent tie: tie / tie
+    v_ab = ["a", "a", "b", "tie", "b", "tie"]
+    v_ba = ["a", "b", "a", "b", "tie", "tie"]
+    s = metrics.swap_stats(v_ab, v_ba)
+    assert s["consistency"] == pytest.approx(2 / 6)
+    assert s["bias_first"] == pytest.approx(2 / 6)
+    assert s["bias_second"] == pytest.approx(2 / 6)
+    assert s["delta_bias"] == pytest.approx(0.0)
+    assert s["consistency"] + s["bias_first"] + s["bias_second"] == pytest.approx(1.0)
+
+    s = metrics.swap_stats(["a", "a", "b", "a"], ["b", "b", "b", "a"])  # 2 first-biased, 2 consistent
+    assert (s["consistency"], s["bias_first"], s["bias_second"], s["delta_bias"]) == (0.5, 0.5, 0.0, 0.5)
+    assert all(math.isnan(v) for v in metrics.swap_stats([], []).values())
+
+
+def test_swap_resolved_verdict():
+    assert metrics.swap_resolved("a", "a") == "a"
+    assert metrics.swap_resolved("tie", "tie") == "tie"
+    assert metrics.swap_resolved("a", "b") == "tie"
+    assert metrics.swap_resolved("a", "tie") == "tie"
+
+
+def test_swap_aggregations_through_process_results():
+    # pair 0 consistent (a, a), pair 1 first-biased, pair 2 second-biased; all golds "a" (published order)
+    # judged outputs in each document's own order; ba documents have gold "b" in their own order
+    texts = ["1", "2",      # pair 0: ab says 1 (a); ba says 2 (b in ba = a published) -> consistent a
+             "1", "1",      # pair 1: ab says a; ba says 1 (its first = b published) -> first-biased
+             "2", "2"]      # pair 2: ab says b; ba says 2 (its second = a published) -> second-biased
+    golds = ["a", "b"] * 3
+    items = _pair_items(texts, golds, orders=["ab", "ba"] * 3)
+    assert [it["pred"] for it in items] == ["a", "a", "a", "b", "b", "a"]
+    assert all(it["gold"] == "a" for it in items)
+    assert harness.consistency(items) == pytest.approx(1 / 3)
+    assert harness.bias_first(items) == pytest.approx(1 / 3)
+    assert harness.bias_second(items) == pytest.approx(1 / 3)
+    assert harness.delta_bias(items) == pytest.approx(0.0)
+    assert harness.accuracy(items) == pytest.approx(1 / 3)  # swap-resolved: a, tie, tie
+    assert harness.accuracy_first_order(items) == pytest.approx(2 / 3)  # ab verdicts: a, a, b
+
+
+# --------------------------------------------------------------------------- uncertainty
+def test_bootstrap_stderr_is_seeded_and_zero_for_a_constant_statistic():
+    items = list(range(20))
+    mean = lambda xs: sum(xs) / len(xs)  # noqa: E731
+    a = metrics.bootstrap_stderr(mean, items, iters=200)
+    assert a == metrics.bootstrap_stderr(mean, items, iters=200)
+    assert a != metrics.bootstrap_stderr(mean, items, iters=200, seed=7)
+    # the standard error of a mean of 20 draws from 0..19: sd / sqrt(n) = 5.77 / 4.47 = 1.29 (roughly)
+    assert 1.0 < a < 1.6
+    assert metrics.bootstrap_stderr(lambda xs: 0.5, items, iters=50) == 0.0
+    assert math.isnan(metrics.bootstrap_stderr(mean, [1], iters=50))
+    assert math.isnan(metrics.bootstrap_stderr(lambda xs: float("nan"), items, iters=50))
+
+
+def test_harness_bootstrap_is_deterministic_and_pair_aware():
+    texts = {"a": "1", "b": "2", "tie": "Tie"}
+    items = _pair_items([texts[p] for p in PRED8], GOLD8)
+    s1 = harness.accuracy.bootstrap(items, iters=100)
+    assert s1 == harness.accuracy.bootstrap(items, iters=100) and 0 < s1 < 0.5
+    perfect = _pair_items([texts[g] for g in GOLD8], GOLD8)
+    assert harness.accuracy.bootstrap(perfect, iters=50) == 0.0
+    # the two orders of a pair are resampled together: a consistent judge has consistency 1 in every draw
+    swap = _pair_items(["1", "2"] * 4, ["a", "b"] * 4, orders=["ab", "ba"] * 4)
+    assert harness.consistency(swap) == 1.0 and harness.consistency.bootstrap(swap, iters=30) == 0.0
+
+
+def test_bootstrap_interval():
+    lo, hi = metrics.bootstrap_interval(lambda xs: sum(xs) / len(xs), list(range(20)), iters=200)
+    assert lo < 9.5 < hi
+    assert metrics.bootstrap_interval(lambda xs: 1.0, [1, 2, 3], iters=20) == (1.0, 1.0)
+
+
+# --------------------------------------------------------------------------- per source
+def test_per_source_accuracy():
+    docs = [("helpful", "a", "1"), ("helpful", "b", "1"), ("harmless", "a", "1"), ("honest", "b", "2"),
+            ("honest", "b", "nonsense")]
+    items = []
+    for i, (source, gold, text) in enumerate(docs):
+        doc = {"kind": "pairwise", "benchmark": "hhh_alignment", "prompt_family": "pandalm", "gold": gold,
+               "order": "ab", "pair": f"p{i}", "meta": {"source": source}}
+        items.append(harness.process_results(doc, [text])["accuracy"])
+    assert harness.accuracy_helpful(items) == pytest.approx(0.5)
+    assert harness.accuracy_harmless(items) == pytest.approx(1.0)
+    assert harness.accuracy_honest(items) == pytest.approx(0.5)  # the unparseable one is a tie: wrong
+    assert math.isnan(harness.accuracy_other(items))  # no documents of that source
+    assert harness.accuracy(items) == pytest.approx(3 / 5)
+
+
+def test_mm_vet_classes():
+    from judge_tasks.loaders import mmvet_class
+
+    assert [mmvet_class(s) for s in (1.0, 0.96, 0.95, 0.5, 0.04, 0.0)] == \
+        ["correct", "correct", "partial", "partial", "wrong", "wrong"]
+
+
+def test_filtered_rows_is_a_count():
+    assert harness.filtered_rows([{"filtered_rows": 3}, {"filtered_rows": 3}]) == 3
+    assert harness.filtered_rows([]) == 0

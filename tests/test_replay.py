@@ -1,0 +1,162 @@
+"""The ``replay`` judge: decoding of each benchmark's encoding, matching by id and by position, clear errors."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from judge_models.base import JudgeTaskError
+from judge_models.replay import ReplayJudge, decode_score, decode_verdict
+from judge_tasks import harness, parsers, records
+
+
+# --------------------------------------------------------------------------- decoding
+@pytest.mark.parametrize("value, want", [
+    (0, "tie"), (1, "a"), (2, "b"), (1.0, "a"),            # PandaLM's released ints: 0 = Tie
+    ("1", "a"), ("2", "b"), ("Tie", "tie"), ("tie", "tie"), (" 2 ", "b"),
+    (3, None), (-1, None), (1.5, None), (True, None), (False, None), (None, None), ("3", None), ("", None),
+])
+def test_pandalm_encoding(value, want):
+    assert decode_verdict(value, "pandalm") == want
+
+
+@pytest.mark.parametrize("value, want", [
+    (0, "a"), (1, "b"), (2, "tie"),                        # Auto-J: 0 = response 1, 2 = tie
+    ("1", "a"), ("2", "b"), ("tie", "tie"),                # strings read the PandaLM / A-B way everywhere
+    (3, None), (True, None), ("response 1", None),
+])
+def test_autoj_encoding(value, want):
+    assert decode_verdict(value, "autoj") == want
+
+
+@pytest.mark.parametrize("value, want", [
+    ([8, 6], "a"), ([3, 9.5], "b"), ([7, 7], "tie"), ((7.0, 7), "tie"), (["8", "6"], "a"),
+    ([8], None), ([8, 6, 1], None), ([1, "x"], None), ([None, 2], None), ("8 6", None), (8, None),
+])
+def test_judgelm_score_pairs(value, want):
+    assert decode_verdict(value, "judgelm") == want
+
+
+@pytest.mark.parametrize("value, want", [
+    ("A", "a"), ("b", "b"), ("Tie", "tie"), ("1", "a"), ("2", "b"),
+    (0, None), (1, None), ("Response A", None), ("A or B", None),
+])
+def test_ab_encoding(value, want):
+    assert decode_verdict(value, "ab") == want
+
+
+@pytest.mark.parametrize("value, want", [
+    (4, 4.0), (3.5, 3.5), ("4", 4.0), (" 2.5 ", 2.5), (0, 0.0), (7, 7.0),   # clipping happens in the task
+    (None, None), (True, None), ("four", None), ("NaN", None), (float("inf"), None), ([4], None), ({}, None),
+])
+def test_absolute_scores(value, want):
+    assert decode_score(value) == want
+
+
+# --------------------------------------------------------------------------- the judge
+# two rows: a one-line JSON Lines file is also a single JSON document (an object), which replay does not accept
+TWO, TWO_BY_ID = [{"v": 1}, {"v": 2}], [{"idx": 0, "v": 1}, {"idx": 1, "v": 2}]
+
+
+def _write(path, rows, jsonl=True):
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows) if jsonl else json.dumps(rows))
+    return str(path)
+
+
+def _pair(id, row, encoding="pandalm", gold="a"):
+    return records.pairwise(benchmark="t", id=id, row=row, instruction="q", response_a="x", response_b="y",
+                            gold=gold, prompt_family="pandalm", label_encoding=encoding)
+
+
+def _abs(id, row):
+    return records.absolute(benchmark="t", id=id, row=row, instruction="q", response="r", gold_score=3,
+                            rubric=records.rubric("c", list("12345")))
+
+
+def test_match_by_id_in_any_order(tmp_path):
+    path = _write(tmp_path / "p.json", [{"idx": 5, "v": 2}, {"idx": 3, "v": 0}, {"idx": "x7", "v": 1}], jsonl=False)
+    judge = ReplayJudge(path=path, field="v", id_field="idx")
+    out = judge.judge([_pair(3, 0), _pair("x7", 1), _pair(5, 2)])
+    assert [o["verdict"] for o in out] == ["tie", "a", "b"]
+    assert [o["raw"] for o in out] == [0, 1, 2]
+
+
+def test_match_by_position(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{"s": 4}, {"s": "n/a"}, {"s": 2.5}])
+    judge = ReplayJudge(path=path, field="s")
+    out = judge.judge([_abs("q9", 2), _abs("q7", 0), _abs("q8", 1)])
+    assert [o["score"] for o in out] == [2.5, 4.0, None]
+
+
+def test_unknown_values_are_parse_failures(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{"v": 7}, {"v": "maybe"}, {"v": None}, {"v": [1]}])
+    judge = ReplayJudge(path=path, field="v")
+    docs = [_pair(i, i) for i in range(4)]
+    outputs = judge.generate_until([type("Req", (), {"doc": d})() for d in docs])
+    for doc, text in zip(docs, outputs):
+        item = harness.process_results(doc, [text])["accuracy"]
+        assert item["parsed"] is False and item["pred"] == "tie"
+    out = parsers.judge_output(outputs[0])
+    assert out["verdict"] is None and out["raw"] == 7
+
+
+def test_each_document_is_read_in_its_own_encoding(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{"v": 0}, {"v": 0}, {"v": [2, 9]}, {"v": "B"}])
+    judge = ReplayJudge(path=path, field="v")
+    docs = [_pair(0, 0, "pandalm"), _pair(1, 1, "autoj"), _pair(2, 2, "judgelm"), _pair(3, 3, "ab")]
+    assert [o["verdict"] for o in judge.judge(docs)] == ["tie", "a", "b", "b"]
+
+
+def test_missing_field(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{"v": 1}, {"w": 2}])
+    with pytest.raises(ValueError, match=r"p\.jsonl: row 1: field 'v': missing"):
+        ReplayJudge(path=path, field="v")
+
+
+def test_missing_id_field(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{"idx": 0, "v": 1}, {"v": 2}])
+    with pytest.raises(ValueError, match=r"p\.jsonl: row 1: field 'idx': missing"):
+        ReplayJudge(path=path, field="v", id_field="idx")
+
+
+def test_duplicate_id(tmp_path):
+    path = _write(tmp_path / "p.jsonl", [{"idx": 0, "v": 1}, {"idx": 1, "v": 2}, {"idx": "0", "v": 0}])
+    with pytest.raises(ValueError, match=r"p\.jsonl: row 2: field 'idx': duplicate id '0'"):
+        ReplayJudge(path=path, field="v", id_field="idx")
+
+
+def test_document_without_a_prediction(tmp_path):
+    judge = ReplayJudge(path=_write(tmp_path / "p.jsonl", TWO_BY_ID), field="v", id_field="idx")
+    with pytest.raises(JudgeTaskError, match=r"no prediction for document idx=4 of t"):
+        judge.judge([_pair(4, 0)])
+    judge = ReplayJudge(path=_write(tmp_path / "q.jsonl", TWO), field="v")
+    with pytest.raises(JudgeTaskError, match=r"no prediction for document row 2 of t"):
+        judge.judge([_pair(0, 2)])
+
+
+def test_swapped_documents_are_refused(tmp_path):
+    judge = ReplayJudge(path=_write(tmp_path / "p.jsonl", TWO), field="v")
+    with pytest.raises(JudgeTaskError, match="without _swap"):
+        judge.judge([records.swapped(_pair(0, 0))])
+
+
+def test_not_a_list_of_predictions(tmp_path):
+    (tmp_path / "p.json").write_text('{"0": 1}')
+    with pytest.raises(ValueError, match="JSON array or JSON Lines"):
+        ReplayJudge(path=str(tmp_path / "p.json"), field="v")
+    (tmp_path / "q.json").write_text("[1, 2]")
+    with pytest.raises(ValueError, match="row 0: field 'v': missing"):
+        ReplayJudge(path=str(tmp_path / "q.json"), field="v")
+
+
+def test_unknown_model_args_are_rejected(tmp_path):
+    with pytest.raises(TypeError, match="unknown model_args"):
+        ReplayJudge(path=_write(tmp_path / "p.jsonl", TWO), field="v", colour="blue")
+
+
+def test_replay_is_not_a_loglikelihood_model(tmp_path):
+    judge = ReplayJudge(path=_write(tmp_path / "p.jsonl", TWO), field="v")
+    with pytest.raises(JudgeTaskError, match="judge"):
+        judge.loglikelihood([])
+    with pytest.raises(JudgeTaskError, match="judge records"):
+        judge.generate_until([type("Req", (), {"doc": {"question": "not a judge record"}})()])
