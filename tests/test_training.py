@@ -273,6 +273,37 @@ def test_pandalm_train_loader(tmp_path):
     assert ld.records[1]["meta"]["input"] == "ctx" and ld.records[1]["meta"]["task_instruction"] == "Task 1"
 
 
+def test_hub_sources_load_with_datasets_at_the_pinned_revision(monkeypatch):
+    import datasets
+
+    calls = []
+
+    def fake_load_dataset(repo, **kwargs):
+        calls.append((repo, kwargs))
+        return _feedback_rows(5)
+
+    monkeypatch.setattr(datasets, "load_dataset", fake_load_dataset)
+    ld = data.load_source(config.SourceConfig(source="feedback_collection", limit=2), [])
+    assert calls == [("prometheus-eval/Feedback-Collection", {"revision": "22a339f961c40b07261bea44ec10849c7440b75f",
+                                                             "split": "train",
+                                                             "data_files": "new_feedback_collection.json"})]
+    assert len(ld.records) == 2 and ld.origin.startswith("hf://datasets/prometheus-eval/Feedback-Collection@22a339f9")
+    with pytest.raises(ValueError, match="not on the hub"):
+        data.load_source(config.SourceConfig(source="pandalm_train"), [])
+
+
+def test_cli_prints_defaults_and_checks_a_config(tmp_path, capsys):
+    from training.__main__ import main
+
+    assert main(["--print-defaults"]) == 0
+    assert "rubric_drop: 0.0" in capsys.readouterr().out
+    path = _write(tmp_path / "new_feedback_collection.json", _feedback_rows(40))
+    cfg = tmp_path / "c.yaml"
+    cfg.write_text(f"base_model: x\ndata: {{train: [{{source: feedback_collection, path: {path}}}]}}\n")
+    assert main([str(cfg), "--check", "data.validation_fraction=0.1"]) == 0
+    assert "35 train / 4 validation records" in capsys.readouterr().out
+
+
 @needs_shared_data
 def test_local_pool_is_read_by_the_task_loaders():
     ld = data.load_source(config.SourceConfig(source="autoj_pairwise", path=str(POOL / "autoj_pairwise.json")),

@@ -19,7 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("overrides", nargs="*", help="dotted.key=value overrides")
     parser.add_argument("--print-defaults", action="store_true", help="print every config key with its default")
     parser.add_argument("--check", action="store_true", help="validate the config and the data, then stop")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)
     if args.print_defaults:
         print(config_mod.dump(config_mod.TrainConfig()), end="")
         return 0

@@ -87,7 +87,8 @@ def write(folder: Path, cfg: TrainConfig, summary: dict, state, rows: list[dict]
                 if any(k in v for v in vals)]
         lines += ["| step | epoch | " + " | ".join(keys) + " |", "|---|---|" + "---|" * len(keys)]
         for v in vals:
-            lines.append(f"| {v['step']} | {v['epoch']:.2f} | " + " | ".join(_fmt(v.get(k, '')) for k in keys) + " |")
+            step = f"{v['step']} (untrained)" if v.get("baseline") else str(v["step"])
+            lines.append(f"| {step} | {v['epoch']:.2f} | " + " | ".join(_fmt(v.get(k, '')) for k in keys) + " |")
     else:
         lines.append("No validation split: the weights are those of the last step.")
     lines += ["", "Pearson / Spearman / MAE on the absolute validation records (scores on the judge's scale), "

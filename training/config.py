@@ -87,6 +87,7 @@ class RunConfig:
     precision: str = "auto"            # auto (bf16 where the GPU has it, else fp32) | bf16 | fp16 | fp32
     neftune_alpha: float | None = None  # NEFTune noise on the input embeddings (PHUDGE code: 7)
     eval_steps: int | None = None      # also validate every N optimizer steps (always at each epoch's end)
+    eval_at_start: bool = False        # validate the untrained judge first (a baseline; never the "best")
     save_steps: int | None = 500       # checkpoint every N optimizer steps (always at each epoch's end)
     keep_checkpoints: int = 2
     log_steps: int = 10
@@ -134,6 +135,13 @@ class TrainConfig:
         if self.head == "regression":
             return 1
         return self.num_labels or int(round(self.scale[1] - self.scale[0])) + 1
+
+    @property
+    def class_step(self) -> float:
+        """Classification: class i is the score ``scale[0] + i * class_step`` (evenly spaced over the scale, as the
+        phudge judge reads it)."""
+        n = self.n_labels
+        return (self.scale[1] - self.scale[0]) / (n - 1) if n > 1 else 1.0
 
     def validate(self) -> "TrainConfig":
         if self.recipe not in RECIPES:

@@ -26,11 +26,11 @@ def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     return (pred.reshape(-1).float() - target.reshape(-1).float()) ** 2
 
 
-def soft_targets(scores: torch.Tensor, num_labels: int, low: float) -> torch.Tensor:
-    """Target distributions over the classes ``low, low + 1, ...``: one-hot for an integer score, split between
-    the two neighbouring classes for a fractional one (a mean of several gold scores), so that the target's
-    expected score is the gold score."""
-    pos = (scores.float() - low).clamp(0, num_labels - 1)
+def soft_targets(scores: torch.Tensor, num_labels: int, low: float, step: float = 1.0) -> torch.Tensor:
+    """Target distributions over the classes ``low, low + step, ...``: one-hot for a score on a class, split
+    between the two neighbouring classes otherwise (a mean of several gold scores), so that the target's expected
+    score is the gold score."""
+    pos = ((scores.float() - low) / step).clamp(0, num_labels - 1)
     lo = pos.floor().long()
     hi = (lo + 1).clamp(max=num_labels - 1)
     w_hi = pos - lo.float()
@@ -65,10 +65,10 @@ def generalised_emd(logits: torch.Tensor, target_probs: torch.Tensor, p: float =
     return s.clamp_min(1e-12).pow(alpha / p)
 
 
-def expected_score(logits: torch.Tensor, low: float) -> torch.Tensor:
-    """Expected score of a classification head whose classes are ``low, low + 1, ...``."""
+def expected_score(logits: torch.Tensor, low: float, step: float = 1.0) -> torch.Tensor:
+    """Expected score of a classification head whose classes are the scores ``low, low + step, ...``."""
     probs = F.softmax(logits.float(), dim=-1)
-    values = low + torch.arange(logits.shape[-1], device=logits.device, dtype=probs.dtype)
+    values = low + step * torch.arange(logits.shape[-1], device=logits.device, dtype=probs.dtype)
     return (probs * values).sum(-1)
 
 

@@ -71,12 +71,15 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
 
     path = resolve(cfg.base_model)
     common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code, "dtype": load_dtype}
+    missing: list[str] = []
     if cfg.is_causal:
         model = AutoModelForCausalLM.from_pretrained(path, **common)
     else:
-        model = AutoModelForSequenceClassification.from_pretrained(
+        model, info = AutoModelForSequenceClassification.from_pretrained(
             path, num_labels=cfg.n_labels, problem_type="regression" if cfg.head == "regression"
-            else "single_label_classification", **common)
+            else "single_label_classification", output_loading_info=True, **common)
+        missing = sorted({k.rsplit(".", 1)[0] for k in info.get("missing_keys", [])
+                          if k.split(".")[0] not in HEAD_NAMES})
     from judge_models.torch_judge import ensure_pad_token
 
     ensure_pad_token(tokenizer, model)
@@ -94,6 +97,12 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
     from peft import LoraConfig, TaskType, get_peft_model
 
     save = [] if cfg.is_causal else [head_name(model)]
+    if not cfg.is_causal and missing:
+        # weights the checkpoint lacks (e.g. an encoder's pooler) are random: train and save them with the head,
+        # or the judge would load different random ones
+        log.warning("%s has no weights for %s: trained and saved with the head (modules_to_save)", cfg.base_model,
+                    missing)
+        save += missing
     lcfg = LoraConfig(r=cfg.lora.r, lora_alpha=cfg.lora.alpha, lora_dropout=cfg.lora.dropout, bias="none",
                       target_modules=target_modules(cfg, model), modules_to_save=save or None,
                       task_type=TaskType.CAUSAL_LM if cfg.is_causal else TaskType.SEQ_CLS)
@@ -133,7 +142,7 @@ def head_scores(cfg: TrainConfig, logits: torch.Tensor) -> torch.Tensor:
 
     if cfg.head == "regression":
         return logits.reshape(-1).float()
-    return expected_score(logits, cfg.scale[0])
+    return expected_score(logits, cfg.scale[0], cfg.class_step)
 
 
 def judge_config(cfg: TrainConfig, extra: dict | None = None) -> dict:

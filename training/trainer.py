@@ -187,7 +187,7 @@ def head_losses(cfg: TrainConfig, logits: torch.Tensor, batch: dict) -> dict:
         if cfg.loss == "mse":
             out["abs"] = losses.mse(sel[:, 0], target)
         else:
-            tp = losses.soft_targets(target, cfg.n_labels, cfg.scale[0])
+            tp = losses.soft_targets(target, cfg.n_labels, cfg.scale[0], cfg.class_step)
             if cfg.loss == "ce":
                 out["abs"] = losses.cross_entropy(sel, tp)
             elif cfg.loss == "squared_emd":
@@ -407,6 +407,8 @@ def train(cfg: TrainConfig) -> dict:
     elif main:
         out.mkdir(parents=True, exist_ok=True)
         mlog.path.unlink(missing_ok=True)
+        if (out / "checkpoints").is_dir():  # resume: never -> a fresh run; its old checkpoints must not be resumed later
+            shutil.rmtree(out / "checkpoints")
     if main:
         (out / "training_config.yaml").write_text(dump(cfg))
     log.info("%d optimizer steps (%d per epoch x %d epochs%s), warm-up %d, %d micro-batches of %d per process per step",
@@ -430,17 +432,20 @@ def train(cfg: TrainConfig) -> dict:
         if main:
             card.write(out, cfg, summary, state, mlog.rows())
 
-    def run_validation() -> dict:
+    def run_validation(baseline: bool = False) -> dict:
         res = validate(cfg, accelerator, model, val_set, collate, tokenizer, zero3)
         if not res:
             return res
-        res = {"type": "validation", "step": state.global_step, "epoch": state.epoch + state.batches_done / max(1, sampler.num_batches), **res}
+        res = {"type": "validation", "step": state.global_step,
+               "epoch": state.epoch + state.batches_done / max(1, sampler.num_batches), **res}
+        if baseline:
+            res["baseline"] = True
         mlog.write(**res)
         state.validations.append(res)
         log.info("validation @ step %d: %s", state.global_step,
                  ", ".join(f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in res.items()
                            if k not in ("type", "step")))
-        if state.best_val_loss is None or res["val_loss"] < state.best_val_loss:
+        if not baseline and (state.best_val_loss is None or res["val_loss"] < state.best_val_loss):
             state.best_val_loss, state.best_step = res["val_loss"], state.global_step
             state.best_metrics = {k: v for k, v in res.items() if k != "type"}
             save_best(res)
@@ -462,6 +467,8 @@ def train(cfg: TrainConfig) -> dict:
         log.info("this run had finished already (%s); nothing to do", resume_from)
         return {"state": asdict(state), **summary}
 
+    if cfg.run.eval_at_start and state.global_step == 0 and not state.validations:
+        run_validation(baseline=True)
     model.train()
     bar = None
     if cfg.run.progress_bar and main:
