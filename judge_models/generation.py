@@ -138,7 +138,8 @@ class GenerativeJudge(TorchJudge):
             kwargs.update(enable_lora=True, max_lora_rank=max(rank, 8))
             self.lora_request = LoRARequest("judge", 1, str(self.adapter_dir))
         self.llm = LLM(**kwargs)
-        self.max_length = int(self.llm.llm_engine.model_config.max_model_len)
+        model_config = getattr(getattr(self.llm, "llm_engine", None), "model_config", None)
+        self.max_length = int(getattr(model_config, "max_model_len", None) or kwargs.get("max_model_len") or 4096)
 
     # ------------------------------------------------------------------ prompts
     def encode_prompt(self, user: str, system: str | None = None, assistant_prefix: str = "") -> list[int]:

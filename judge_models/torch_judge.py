@@ -429,32 +429,36 @@ class TorchJudge(JudgeModel):
         """The base model (``auto_class.from_pretrained``), the adapter attached (and merged), on the device."""
         kwargs = dict(dtype=self.torch_dtype, use_safetensors=True, trust_remote_code=self.trust_remote_code,
                       revision=self.revision, **extra)
-        try:
-            model = auto_class.from_pretrained(self.base_path, attn_implementation=self.attn_implementation,
-                                               **kwargs)
-        except (ValueError, ImportError) as err:
-            if self.attn_implementation == "eager" or "attn" not in str(err).lower() and \
-                    "attention" not in str(err).lower():
+        fallbacks = {"flash_attention_2": "sdpa", "sdpa": "eager"}
+        while True:
+            try:
+                model = auto_class.from_pretrained(self.base_path, attn_implementation=self.attn_implementation,
+                                                   **kwargs)
+                break
+            except (ValueError, ImportError) as err:
+                about_attention = any(w in str(err).lower() for w in ("attn", "attention", "flash"))
+                if not about_attention or self.attn_implementation not in fallbacks:
+                    raise
+                log.warning("attn_implementation=%s is not available for %s (%s): trying %s",
+                            self.attn_implementation, self.base_path, str(err).splitlines()[0],
+                            fallbacks[self.attn_implementation])
+                self.attn_implementation = fallbacks[self.attn_implementation]
+            except OSError as err:
+                if "safetensors" in str(err).lower() or ".bin" in str(err):
+                    raise OSError(f"{self.base_path}: only safetensors weights are loaded and none were found; "
+                                  f"convert the checkpoint (save_pretrained(..., safe_serialization=True)) ({err})"
+                                  ) from err
                 raise
-            log.warning("attn_implementation=%s unavailable for %s (%s): using eager attention",
-                        self.attn_implementation, self.base_path, err)
-            self.attn_implementation = "eager"
-            model = auto_class.from_pretrained(self.base_path, attn_implementation="eager", **kwargs)
-        except OSError as err:
-            if "safetensors" in str(err).lower() or ".bin" in str(err):
-                raise OSError(f"{self.base_path}: only safetensors weights are loaded; this model has none "
-                              f"({err})") from err
-            raise
         ensure_pad_token(self.tokenizer, model)
         if self.adapter_dir is not None:
             model = attach_adapter(model, self.adapter_dir, self.pretrained, self.judge_config,
                                    merge=self.merge_adapter)
         model.eval()
         model.to(self.device)
-        if self.compile:
+        if self.compile:  # in place, so that generate() runs the compiled forward too
             import torch
 
-            model = torch.compile(model, dynamic=True)
+            model.forward = torch.compile(model.forward, dynamic=True)
         return model
 
     def model_max_length(self, model) -> int:
