@@ -20,9 +20,13 @@ Model arguments shared by all torch judges (``--model_args k=v,...``):
   that runs (halving on out-of-memory, from ``--max_batch_size``, default 64) sets a token budget that every batch
   fills; on CPU a fixed budget of ``cpu_token_budget`` tokens (default 8192) per batch, at most ``max_batch_size``.
 
-Data parallelism works like the harness's ``hf`` model: under ``accelerate launch -m lm_eval ...`` (GPUs, or
-``--cpu`` processes) the harness gives each rank its shard of the requests and gathers the per-document results;
-this layer provides ``rank``, ``world_size``, ``device``, ``all_gather``, ``gather_object`` and ``barrier``.
+Data parallelism works like the harness's ``hf`` model: under ``accelerate launch -m lm_eval ...`` the harness
+gives each rank its shard of the requests and gathers the per-document results; this layer provides ``rank``,
+``world_size``, ``device``, ``all_gather``, ``gather_object`` and ``barrier``. GPUs: ``accelerate launch
+--num_processes N -m lm_eval --model phudge ...`` (one GPU per process). Several CPU processes (gloo): accelerate's
+``--cpu`` launcher starts a single process unless it is given an MPI hostfile, so launch them torchrun-style with
+``accelerate launch --multi_gpu --num_processes N -m lm_eval ...`` (or ``torchrun --nproc_per_node N -m lm_eval``)
+on a machine without CUDA (or with ``--device cpu``); each process then takes ``cores / N`` torch threads.
 """
 from __future__ import annotations
 
