@@ -22,14 +22,16 @@ _STRINGS = {"1": "a", "2": "b", "tie": "tie", "a": "a", "b": "b"}
 def decode_verdict(value, encoding: str):
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)) and encoding in _INT_CODES and float(value).is_integer():
+    if isinstance(value, int) and encoding in _INT_CODES:
+        return _INT_CODES[encoding].get(value)
+    if isinstance(value, float) and encoding in _INT_CODES and value.is_integer():
         return _INT_CODES[encoding].get(int(value))
     if isinstance(value, str):
         return _STRINGS.get(value.strip().lower())
     if isinstance(value, (list, tuple)) and len(value) == 2:
         try:
             return parsers.judgelm_verdict((float(value[0]), float(value[1])))
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, OverflowError):
             return None
     return None
 
@@ -39,7 +41,7 @@ def decode_score(value):
         return None
     try:
         score = float(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):
         return None
     return score if math.isfinite(score) else None
 
@@ -49,6 +51,8 @@ class ReplayJudge(JudgeModel):
         super().__init__(**kwargs)
         self.path, self.field, self.id_field = Path(path), field, id_field
         rows = read_rows(self.path)
+        if isinstance(rows, dict) and field in rows:  # a one-line JSON Lines file reads as one JSON object
+            rows = [rows]
         if not isinstance(rows, list):
             raise ValueError(f"{self.path}: expected a JSON array or JSON Lines of predictions")
         for i, row in enumerate(rows):

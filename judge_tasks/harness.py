@@ -154,7 +154,7 @@ def _aggregation(statistic):
     def aggregate(items):
         return statistic(list(items))
 
-    def bootstrap(items, iters=1000):
+    def bootstrap(items, iters=200):
         units = _units(list(items))
         return metrics.bootstrap_stderr(lambda us: statistic([it for u in us for it in u]), units, iters=iters)
 

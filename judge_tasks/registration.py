@@ -42,6 +42,11 @@ def add_task_folder(manager_module) -> None:
     cls.__init__ = __init__
 
 
+#: resamples for the stderr of a corpus-level judge metric (lm-eval caps its own bleu / chrf / ter at 100): enough
+#: for a stderr to about +-5 %, and sklearn's macro scores cost milliseconds per resample
+BOOTSTRAP_CAP = 200
+
+
 def add_bootstrap_stderr(evaluator_utils_module) -> None:
     """Corpus-level judge metrics carry a ``bootstrap`` attribute; give them a stderr in the results."""
     original = evaluator_utils_module.stderr_for_metric
@@ -51,7 +56,7 @@ def add_bootstrap_stderr(evaluator_utils_module) -> None:
     def stderr_for_metric(metric, bootstrap_iters):
         bootstrap = getattr(metric, "bootstrap", None)
         if bootstrap is not None and bootstrap_iters and bootstrap_iters > 0:
-            return functools.partial(bootstrap, iters=min(int(bootstrap_iters), 1000))
+            return functools.partial(bootstrap, iters=min(int(bootstrap_iters), BOOTSTRAP_CAP))
         return original(metric, bootstrap_iters)
 
     stderr_for_metric._judge_tasks = True

@@ -162,19 +162,13 @@ def test_replay_is_not_a_loglikelihood_model(tmp_path):
         judge.generate_until([type("Req", (), {"doc": {"question": "not a judge record"}})()])
 
 
-# --------------------------------------------------------------------------- known defects (judge_models/replay.py)
-@pytest.mark.xfail(raises=OverflowError, strict=True,
-                   reason="judge_models/replay.py: float() of an integer too big for a float raises OverflowError, "
-                          "which decode_score / decode_verdict do not catch (they catch TypeError, ValueError)")
+# --------------------------------------------------------------------------- edge cases of predictions files
 @pytest.mark.parametrize("decode", [decode_score, lambda v: decode_verdict(v, "pandalm"),
                                     lambda v: decode_verdict([v, 1], "judgelm")])
 def test_huge_integers_are_parse_failures(decode):
     assert decode(10 ** 400) is None
 
 
-@pytest.mark.xfail(raises=ValueError, strict=True,
-                   reason="a one-line JSON Lines file is also one JSON document (an object): sources.read_rows "
-                          "returns the object and judge_models/replay.py refuses it as not a list")
 def test_one_line_json_lines_file(tmp_path):
     judge = ReplayJudge(path=_write(tmp_path / "p.jsonl", [{"v": 1}]), field="v")
     assert judge.judge([_pair(0, 0)])[0]["verdict"] == "a"
