@@ -14,7 +14,8 @@ Model arguments shared by all torch judges (``--model_args k=v,...``):
   the dtype is 16-bit, else ``sdpa`` (``eager`` when the architecture has no sdpa).
 * ``device``: ``cuda``, ``cuda:1``, ``cpu``, ... (the harness's ``--device``; a CUDA device on a machine without
   CUDA falls back to CPU with a warning). Under ``accelerate launch`` each process takes its own device.
-* ``compile``: ``true`` wraps the model in ``torch.compile`` (dynamic shapes).
+* ``compile``: ``true`` compiles the model's forward with ``torch.compile`` (dynamic shapes), for scoring and
+  generation alike.
 * ``--batch_size N`` (harness flag): N documents per forward pass, sorted by length and padded to the longest of
   the batch only (never to ``max_length``). ``--batch_size auto``: on a GPU the largest batch of the longest input
   that runs (halving on out-of-memory, from ``--max_batch_size``, default 64) sets a token budget that every batch
@@ -37,7 +38,7 @@ import math
 import os
 from datetime import timedelta
 from pathlib import Path
-from typing import Callable, Iterator, Sequence
+from typing import Callable, Sequence
 
 from judge_models import backbones
 from judge_models.base import JudgeModel
@@ -535,11 +536,6 @@ class TorchJudge(JudgeModel):
                 log.warning("%s%s: %d of %d inputs were truncated to max_length, %d could not fit at all",
                             type(self).__name__, where, t.truncated, t.total, t.overlong)
         return out
-
-
-def iter_chunks(seq: Sequence, size: int) -> Iterator[Sequence]:
-    for i in range(0, len(seq), size):
-        yield seq[i:i + size]
 
 
 def middle_cut(tokenizer, text: str, keep_tokens: int, marker: str = " [...] ") -> str:

@@ -1,4 +1,5 @@
-"""The trained-judge models (``judge_models``): the torch layer, ``phudge``, ``judgelm``, ``pandalm`` and ``prometheus``.
+"""The trained-judge models (``judge_models``): the torch layer, ``phudge``, ``judgelm``, ``pandalm``,
+``prometheus``.
 
 In process on a tiny random Phi-3 (``tests/tiny_models.py``): batching and padding, the PHUDGE prompt and its
 truncation rule, adapters loaded by folder (checked against peft by hand), score mapping, parsing of scripted
