@@ -21,7 +21,9 @@ Adapter folder contract (what ``training/`` writes, what this judge reads)
 ``README.md``
     the model card (base model, data, recipe, validation metrics).
 Optionally the tokenizer files (``tokenizer_config.json`` ...) when training changed the tokenizer; they are
-then used instead of the base model's.
+then used instead of the base model's. A fully fine-tuned judge is a complete model folder (``config.json``,
+``model.safetensors``, tokenizer) with the same ``judge_config.json`` (``base_model: "."``) and ``README.md``:
+``--model_args pretrained=DIR``.
 
 Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (default from judge_config),
 ``adapter``, ``head`` / ``num_labels`` (only without judge_config), ``max_length``, ``tie_rule``
@@ -132,8 +134,9 @@ class PhudgeJudge(TorchJudge):
 
         self.model = self.load_model(AutoModelForSequenceClassification, num_labels=num_labels)
         if self.adapter_dir is None:
-            log.warning("phudge without an adapter: the score head comes from pretrained=%s (random if it is a "
-                        "plain language model)", self.pretrained)
+            if not jc:
+                    log.warning("phudge without an adapter or judge_config.json: the score head comes from "
+                            "pretrained=%s (random if it is a plain language model)", self.pretrained)
         elif not adapter_has_head(self.adapter_dir):
             log.warning("adapter %s holds no head weights (modules_to_save): the score head is random. Train with "
                         "modules_to_save=['score'] (or 'classifier' on encoders)", self.adapter_dir)

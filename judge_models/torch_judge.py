@@ -8,7 +8,9 @@ Model arguments shared by all torch judges (``--model_args k=v,...``):
   ``base_model_name_or_path``). Weights load from safetensors only; ``trust_remote_code`` is off unless passed.
 * ``adapter``: a peft LoRA folder or hub id (``adapter_config.json`` + ``adapter_model.safetensors``, optionally
   ``judge_config.json``, whose ``judge`` must name this judge). Merged into the weights by default
-  (``merge_adapter=false`` keeps it separate).
+  (``merge_adapter=false`` keeps it separate). A fully fine-tuned judge (a complete model folder with its
+  ``judge_config.json``, ``base_model: "."``) is passed as ``pretrained=DIR`` (or ``adapter=DIR``: it is then
+  loaded as the model). ``judge_config.json``'s ``revision`` is the default ``revision``.
 * ``dtype``: ``auto`` (bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU) | ``fp32`` | ``bf16`` | ``fp16``.
 * ``attn_implementation``: default ``flash_attention_2`` when ``flash_attn`` is importable, the device is CUDA and
   the dtype is 16-bit, else ``sdpa`` (``eager`` when the architecture has no sdpa).
@@ -128,9 +130,18 @@ def _same_model(a: str, b: str) -> bool:
     return pa.name.lower() == pb.name.lower()
 
 
+def is_full_model(folder) -> bool:
+    """A complete model folder (a fully fine-tuned judge: ``config.json``, no ``adapter_config.json``)."""
+    path = Path(str(folder)).expanduser()
+    return path.is_dir() and (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
+
+
 def adapter_base(adapter_dir: Path, judge_config: dict) -> str | None:
-    """The base model an adapter was trained on: ``judge_config`` ``base_model``, else peft's record."""
+    """The base model an adapter was trained on: ``judge_config`` ``base_model`` (``"."`` = the folder itself),
+    else peft's record."""
     base = judge_config.get("base_model")
+    if base == ".":
+        return str(adapter_dir)
     if base:
         return str(base)
     return read_json(adapter_dir / "adapter_config.json").get("base_model_name_or_path") or None
@@ -316,8 +327,20 @@ class TorchJudge(JudgeModel):
         self.torch_dtype = self._resolve_dtype(dtype)
         self.attn_implementation = attn_implementation or self._default_attention()
 
+        if adapter and is_full_model(adapter):  # a fully fine-tuned judge folder given as the adapter
+            if pretrained is not None and not _same_model(str(pretrained), str(adapter)):
+                log.warning("%s is a complete model (no adapter_config.json): loading it, not pretrained=%r",
+                            adapter, pretrained)
+            pretrained, adapter = str(adapter), None
         self.adapter_dir = resolve_adapter(adapter) if adapter else None
-        self.judge_config = read_judge_config(self.adapter_dir, self.judge_name)
+        if self.adapter_dir is not None:
+            self.judge_config = read_judge_config(self.adapter_dir, self.judge_name)
+        else:  # a complete judge folder may carry its judge_config.json too
+            local = Path(str(backbones.resolve(pretrained))).expanduser() if pretrained else None
+            self.judge_config = read_judge_config(local if local is not None and local.is_dir() else None,
+                                                  self.judge_name)
+        if self.revision is None and self.judge_config.get("revision"):
+            self.revision = self.judge_config["revision"]
         self.pretrained = choose_base(pretrained, self.adapter_dir, self.judge_config)
         self.base_path = backbones.resolve(self.pretrained)
         self.user_max_length = int(max_length) if max_length else None

@@ -220,6 +220,27 @@ def test_phudge_adapter_loads_by_folder_and_matches_peft_by_hand(tiny, phudge_re
     assert unmerged.judge([ABS])[0]["raw"] == pytest.approx(raw, abs=1e-4)
 
 
+def test_phudge_fully_fine_tuned_folder_loads_as_the_model(tiny, phudge_reg):
+    from peft import PeftModel
+    from transformers import AutoModelForSequenceClassification
+
+    from judge_models.phudge import PhudgeJudge
+
+    full = tiny.dir / "full-judge"
+    if not full.exists():
+        base = AutoModelForSequenceClassification.from_pretrained(str(tiny.base), num_labels=1)
+        merged = PeftModel.from_pretrained(base, str(tiny.reg)).merge_and_unload()
+        merged.save_pretrained(full, safe_serialization=True)
+        phudge_reg.tokenizer.save_pretrained(full)
+        config = json.loads((tiny.reg / "judge_config.json").read_text())
+        (full / "judge_config.json").write_text(json.dumps({**config, "base_model": "."}))
+    expected = phudge_reg.judge([ABS])[0]["raw"]
+    for kwargs in ({"pretrained": str(full)}, {"adapter": str(full)}):
+        judge = PhudgeJudge(device="cpu", **kwargs)
+        assert judge.head == "regression" and judge.max_length == 2048  # from its judge_config.json
+        assert judge.judge([ABS])[0]["raw"] == pytest.approx(expected, abs=1e-4)
+
+
 def test_phudge_classification_gives_the_distribution_and_its_expected_score(phudge_cls):
     (out,) = phudge_cls.judge([ABS])
     dist = out["distribution"]
