@@ -1,7 +1,7 @@
 """The functions the task YAMLs name: dataset loading, prompt, per-document results, corpus-level metrics.
 
 Every document yields one item per metric, the same dict for all of them:
-absolute ``{pred, gold, parsed}``; pairwise ``{pred, gold, parsed, pair, order, source}`` with ``pred`` and
+absolute ``{pred, gold, parsed, pair}`` (``pair``: the document key); pairwise ``{pred, gold, parsed, pair, order, source}`` with ``pred`` and
 ``gold`` in the *published* positions (so both orders of a pair can be compared). Unparseable output is a
 parse failure: absolute -> left out of the correlations (``pred`` None) and counted; pairwise -> tie (the
 JudgeLM / PandaLM rule) and counted. The aggregations below turn the items into the metrics of ``metrics``;
@@ -113,7 +113,8 @@ def process_results(doc: dict, results: list) -> dict:
     text = results[0] if results else None
     if doc["kind"] == "absolute":
         pred, _ = read_absolute(doc, text)
-        item = {"pred": pred, "gold": doc["gold_score"], "parsed": pred is not None}
+        item = {"pred": pred, "gold": doc["gold_score"], "parsed": pred is not None,
+                "pair": f"{doc.get('benchmark')}:{doc.get('id')}:{doc.get('row')}"}
     else:
         verdict, _ = read_pairwise(doc, text)
         parsed = verdict is not None
@@ -127,11 +128,12 @@ def process_results(doc: dict, results: list) -> dict:
 
 # --------------------------------------------------------------------------- aggregation
 def _units(items: list) -> list[list]:
-    """Bootstrap units: one per document, or one per pair when a pair was judged in both orders."""
+    """Bootstrap units: one per document, or one per pair when a pair was judged in both orders; in the order
+    of their keys, so that the stderr does not depend on the order the items came in (one or many processes)."""
     groups: OrderedDict = OrderedDict()
     for i, it in enumerate(items):
         groups.setdefault(it.get("pair", i), []).append(it)
-    return list(groups.values())
+    return [groups[k] for k in sorted(groups, key=str)]
 
 
 def _verdicts(items: list) -> tuple[list, list]:
