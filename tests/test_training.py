@@ -480,6 +480,9 @@ def test_interrupted_run_resumes_to_the_same_result(tiny_base, tmp_path):
     assert ckpts == ["step-0000004", "step-0000007", "step-0000008"]  # every 4 steps + the end of epoch 1 (7 steps)
     resumed = train(_tiny_cfg(tiny_base, tmp_path / "resumed", *small))
     f, r = full["state"], resumed["state"]
+    print(f"uninterrupted: step {f['global_step']}, validation losses {[v['val_loss'] for v in f['validations']]}; "
+          f"interrupted at 10 + resumed from 8: step {r['global_step']}, "
+          f"validation losses {[v['val_loss'] for v in r['validations']]}")
     assert r["global_step"] == f["global_step"] == 14
     assert abs(r["best_val_loss"] - f["best_val_loss"]) <= 0.01 * abs(f["best_val_loss"])
     assert [v["val_loss"] for v in r["validations"]] == pytest.approx([v["val_loss"] for v in f["validations"]],

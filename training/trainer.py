@@ -329,12 +329,21 @@ def _summarise(cfg: TrainConfig, rows: list[dict]) -> dict:
 
 # --------------------------------------------------------------------------- the run
 def train(cfg: TrainConfig) -> dict:
+    """Train one judge as ``cfg`` says; returns the run summary (also in ``output_dir/run_summary.json``)."""
+    threads = torch.get_num_threads()
+    if cfg.run.torch_threads:
+        torch.set_num_threads(cfg.run.torch_threads)
+    try:
+        return _train(cfg)
+    finally:  # an in-process caller (tests, notebooks) keeps its own thread count
+        torch.set_num_threads(threads)
+
+
+def _train(cfg: TrainConfig) -> dict:
     from accelerate import Accelerator
     from accelerate.utils import DistributedType, set_seed
 
     out = Path(cfg.output_dir)
-    if cfg.run.torch_threads:
-        torch.set_num_threads(cfg.run.torch_threads)
     handlers = []
     if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" and not torch.cuda.is_available():
         # DeepSpeed on CPU processes (tests, CPU clusters): accelerate would pick no backend and see one process
