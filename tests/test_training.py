@@ -528,3 +528,26 @@ def test_causal_recipes_train_and_validate(recipe, tiny_base, tmp_path):
     assert jc == {"judge": recipe, "base_model": str(tiny_base), "max_length": 1024}
     ac = json.loads((out / "adapter_config.json").read_text())
     assert ac["task_type"] == "CAUSAL_LM" and not ac.get("modules_to_save")
+
+
+@needs_shared_data
+def test_full_fine_tuning_writes_a_complete_judge_folder(tiny_base, tmp_path):
+    from judge_models.phudge import PhudgeJudge
+
+    from training.trainer import train
+
+    out = tmp_path / "full"
+    train(_tiny_cfg(tiny_base, out, "lora.enabled=false", "optim.max_steps=3", "optim.learning_rate=1e-4"))
+    assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
+    assert (out / "tokenizer_config.json").is_file() and not (out / "adapter_config.json").exists()
+    assert json.loads((out / "judge_config.json").read_text())["base_model"] == "."
+    doc = {"kind": "absolute", "benchmark": "t", "row": 0, "instruction": "What is 2 + 2?", "response": "4",
+           "rubric": None, "reference": None, "scale": [1.0, 5.0]}
+    judge = PhudgeJudge(adapter=str(out), device="cpu")
+    first = judge.judge([doc])[0]
+    assert first["parsed"] and 1.0 <= first["score"] <= 5.0
+    from safetensors.torch import load_file
+
+    trained, base = load_file(out / "model.safetensors"), load_file(tiny_base / "model.safetensors")
+    name = "model.layers.0.self_attn.qkv_proj.weight"
+    assert not torch.allclose(trained[name], base[name])                   # all weights trained, not only a head
