@@ -17,22 +17,8 @@ single-answer grading).
 """
 from __future__ import annotations
 
-import re
-
 from judge_models.generation import GenerativeJudge, first_line_done
 from judge_tasks import parsers, prompts
-
-_REASON = re.compile(r"###\s*Reason:\s*(.*?)(?=\n\s*###\s*Reference:|\Z)", re.S)
-_REFERENCE = re.compile(r"###\s*Reference:\s*(.*)\Z", re.S)
-
-
-def reason_and_reference(text: str) -> tuple[str | None, str | None]:
-    """The ``### Reason:`` and ``### Reference:`` sections of a PandaLM output (None where absent)."""
-    if not isinstance(text, str):
-        return None, None
-    reason, reference = _REASON.search(text), _REFERENCE.search(text)
-    return (reason.group(1).strip() if reason else None, reference.group(1).strip() if reference else None)
-
 
 class PandaLMJudge(GenerativeJudge):
     native = "pairwise"
@@ -49,6 +35,6 @@ class PandaLMJudge(GenerativeJudge):
         for (_, tr), (text,) in zip(fitted, texts):
             item = {"verdict": parsers.pandalm(text), "raw": text, "truncated": tr}
             if self.reasons:
-                item["reason"], item["reference"] = reason_and_reference(text)
+                item["reason"], item["reference"] = parsers.pandalm_reason_and_reference(text)
             out.append(item)
         return out

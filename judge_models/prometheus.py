@@ -24,11 +24,6 @@ from judge_models.base import JudgeTaskError
 from judge_models.generation import GenerativeJudge, result_written
 from judge_tasks import parsers, prompts
 
-# Prometheus 2's system prompts (prometheus-eval); kept here until judge_tasks.prompts carries them
-ABS_SYSTEM_PROMPT = ("You are a fair judge assistant tasked with providing clear, objective feedback based on "
-                     "specific criteria, ensuring each assessment reflects the absolute standards set for performance.")
-REL_SYSTEM_PROMPT = ("You are a fair judge assistant assigned to deliver insightful feedback that compares individual "
-                     "performances, highlighting how each stands relative to others within the same cohort.")
 PROMETHEUS_TOKENS = 1024
 
 
@@ -72,7 +67,7 @@ class PrometheusJudge(GenerativeJudge):
                     "reference answer).")
         texts = [prompts.prometheus_absolute(d["instruction"], d["response"], d["rubric"], d.get("reference"))
                  for d in docs]
-        outs, truncated = self._run(texts, ABS_SYSTEM_PROMPT, "prometheus absolute")
+        outs, truncated = self._run(texts, prompts.PROMETHEUS_ABS_SYSTEM, "prometheus absolute")
         results = []
         for d, group, tr in zip(docs, outs, truncated):
             runs = [parsers.prometheus_absolute(t) for t in group]
@@ -89,7 +84,7 @@ class PrometheusJudge(GenerativeJudge):
     def compare(self, docs: list[dict]) -> list[dict]:
         texts = [prompts.prometheus_relative(d["instruction"], d["response_a"], d["response_b"], d.get("rubric"),
                                              d.get("reference")) for d in docs]
-        outs, truncated = self._run(texts, REL_SYSTEM_PROMPT, "prometheus relative")
+        outs, truncated = self._run(texts, prompts.PROMETHEUS_REL_SYSTEM, "prometheus relative")
         results = []
         for group, tr in zip(outs, truncated):
             runs = [parsers.prometheus_relative(t) for t in group]

@@ -3,7 +3,7 @@ raises (fuzz-tested with hypothesis); callers count the ``None``s as parse failu
 
 * Prometheus: end-anchored ``[RESULT]`` -> ``1``..``5`` (absolute) or ``A`` / ``B`` (relative).
 * JudgeLM: the first line holds the two scores (``"s1 s2"``, 1-10).
-* PandaLM: the first line is ``1`` / ``2`` / ``Tie``.
+* PandaLM: the first line is ``1`` / ``2`` / ``Tie`` (then ``### Reason:`` and ``### Reference:`` sections).
 * Judge models of this package: one line ``JUDGE_OUTPUT {json}`` (score, verdict, distribution, raw text).
 """
 from __future__ import annotations
@@ -68,6 +68,18 @@ def pandalm(text) -> str | None:
         return None
     first = text.strip().split("\n", 1)[0].strip().rstrip(".").strip().lower()
     return _PANDALM_FIRST.get(first)
+
+
+_PANDALM_REASON = re.compile(r"###\s*Reason:\s*(.*?)(?=\n\s*###\s*Reference:|\Z)", re.S)
+_PANDALM_REFERENCE = re.compile(r"###\s*Reference:\s*(.*)\Z", re.S)
+
+
+def pandalm_reason_and_reference(text) -> tuple[str | None, str | None]:
+    """The ``### Reason:`` and ``### Reference:`` sections of a PandaLM output (None where absent)."""
+    if not isinstance(text, str):
+        return None, None
+    reason, reference = _PANDALM_REASON.search(text), _PANDALM_REFERENCE.search(text)
+    return (reason.group(1).strip() if reason else None, reference.group(1).strip() if reference else None)
 
 
 def encode_judge_output(output: dict) -> str:

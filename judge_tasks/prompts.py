@@ -36,6 +36,11 @@ _REL_STEPS = (
     '4. The output format should look as follows: "Feedback: (write a feedback for criteria) [RESULT] (Either "A" or "B")"\n'
     "5. Please do not generate any other opening, closing, and explanations."
 )
+# Prometheus 2's system prompts (prepended to the user turn by prometheus-eval; ``prometheus`` judge, system_prompt=true)
+PROMETHEUS_ABS_SYSTEM = ("You are a fair judge assistant tasked with providing clear, objective feedback based on "
+                         "specific criteria, ensuring each assessment reflects the absolute standards set for performance.")
+PROMETHEUS_REL_SYSTEM = ("You are a fair judge assistant assigned to deliver insightful feedback that compares "
+                         "individual performances, highlighting how each stands relative to others within the same cohort.")
 DEFAULT_CRITERIA = ("Is the response helpful, relevant, accurate and sufficiently detailed for the user's "
                     "instruction?")
 
