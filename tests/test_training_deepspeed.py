@@ -1,5 +1,6 @@
-"""DeepSpeed through ``accelerate launch`` with 2 CPU processes (gloo): ZeRO-2 interrupted and resumed, ZeRO-3
-uninterrupted; both write the same judge. Slow (three launches, ~2-3 minutes on a shared 2-core machine)."""
+"""Distributed training through ``accelerate launch`` with 2 CPU processes (gloo): DeepSpeed ZeRO-2 interrupted and
+resumed, ZeRO-3 uninterrupted (both write the same judge), and plain DDP interrupted and resumed (the same
+validation losses). Slow (five launches, ~2-3 minutes on a shared 2-core machine)."""
 from __future__ import annotations
 
 import json
@@ -18,10 +19,12 @@ pytestmark = [pytest.mark.slow, needs_shared_data]
 ACCELERATE = str(Path(sys.executable).with_name("accelerate"))
 
 
-def _launch(zero: int, base: Path, out: Path, *overrides: str) -> subprocess.CompletedProcess:
+def _launch(zero: int | None, base: Path, out: Path, *overrides: str) -> subprocess.CompletedProcess:
+    """ZeRO stage ``zero`` through the DeepSpeed configs; ``None``: plain DDP (torchrun-style launcher on CPUs)."""
     env = {**os.environ, **OFFLINE_ENV, "OMP_NUM_THREADS": "1"}
-    cmd = [ACCELERATE, "launch", "--config_file", f"training/configs/deepspeed_zero{zero}.yaml", "--num_processes", "2",
-           "-m", "training", "training/configs/tiny_cpu.yaml", f"base_model={base}", f"output_dir={out}",
+    how = (["--config_file", f"training/configs/deepspeed_zero{zero}.yaml"] if zero is not None else
+           ["--multi_gpu", "--num_machines", "1", "--mixed_precision", "no", "--dynamo_backend", "no"])
+    cmd = [ACCELERATE, "launch", *how, "--num_processes", "2", "-m", "training", "training/configs/tiny_cpu.yaml", f"base_model={base}", f"output_dir={out}",
            "run.progress_bar=false", *overrides]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
 
@@ -31,7 +34,7 @@ def _val_losses(out: Path) -> list[float]:
     return [r["val_loss"] for r in rows if r["type"] == "validation"]
 
 
-def test_zero2_interrupted_and_resumed_matches_zero3(tmp_path):
+def test_zero2_resumed_zero3_and_ddp_resumed_agree(tmp_path):
     from safetensors.torch import load_file
 
     base = tiny_phi3_folder(tmp_path)
@@ -59,3 +62,14 @@ def test_zero2_interrupted_and_resumed_matches_zero3(tmp_path):
     assert max(float((a[k] - b[k]).abs().max()) for k in a) < 1e-4
     for name in ("adapter_config.json", "judge_config.json", "README.md", "loss_curve.png"):
         assert (z3 / name).is_file()
+
+    ddp = tmp_path / "ddp"    # plain data parallel (torchrun-style launcher, cpu=True, gloo), interrupted and resumed
+    stopped = _launch(None, base, ddp, "run.max_steps_this_run=6")
+    assert stopped.returncode != 0 and "stopping abruptly" in stopped.stderr, stopped.stderr[-3000:]
+    resumed = _launch(None, base, ddp)
+    assert resumed.returncode == 0, resumed.stderr[-5000:]
+    summary = json.loads((ddp / "run_summary.json").read_text())
+    assert summary["num_processes"] == 2 and summary["distributed_type"] == "DistributedType.MULTI_CPU"
+    assert summary["state"]["global_step"] == 16
+    assert _val_losses(ddp) == pytest.approx(_val_losses(z3), rel=0.01)
+

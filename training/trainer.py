@@ -344,14 +344,17 @@ def _train(cfg: TrainConfig) -> dict:
     from accelerate.utils import DistributedType, set_seed
 
     out = Path(cfg.output_dir)
-    handlers = []
-    if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true" and not torch.cuda.is_available():
-        # DeepSpeed on CPU processes (tests, CPU clusters): accelerate would pick no backend and see one process
-        from accelerate.utils import InitProcessGroupKwargs
+    handlers, cpu = [], False
+    if not torch.cuda.is_available():
+        if os.environ.get("ACCELERATE_USE_DEEPSPEED", "").lower() == "true":
+            # DeepSpeed on CPU processes (tests, CPU clusters): accelerate would pick no backend and see one process
+            from accelerate.utils import InitProcessGroupKwargs
 
-        handlers.append(InitProcessGroupKwargs(backend="gloo"))
+            handlers.append(InitProcessGroupKwargs(backend="gloo"))
+        elif int(os.environ.get("WORLD_SIZE", "1")) > 1:
+            cpu = True  # several CPU processes (accelerate launch --multi_gpu on a CPU machine) need cpu=True for DDP
     accelerator = Accelerator(gradient_accumulation_steps=cfg.optim.gradient_accumulation_steps,
-                              mixed_precision=resolve_precision(cfg.run.precision), kwargs_handlers=handlers)
+                              mixed_precision=resolve_precision(cfg.run.precision), kwargs_handlers=handlers, cpu=cpu)
     main = accelerator.is_main_process
     _setup_logging(out, main)
     is_ds = accelerator.distributed_type == DistributedType.DEEPSPEED
