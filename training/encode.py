@@ -86,9 +86,7 @@ class Featurizer:
     def causal_prompt(self, rec: dict) -> str:
         if self.cfg.recipe == "judgelm":
             return prompts.judgelm_pair(rec["instruction"], rec["response_a"], rec["response_b"], rec.get("reference"))
-        meta = rec.get("meta") or {}
-        return prompts.pandalm(meta.get("task_instruction", rec["instruction"]), rec["response_a"], rec["response_b"],
-                               meta.get("input"))
+        return prompts.pandalm_for(rec)
 
     def causal(self, rec: dict, rng: random.Random | None, index: int) -> dict:
         if rec["kind"] != "pairwise":
