@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 from judge_tasks.records import RecordError
@@ -62,6 +63,20 @@ class DataNotFound(FileNotFoundError):
 def data_dir() -> Path | None:
     value = os.environ.get("JUDGE_DATA_DIR")
     return Path(value).expanduser() if value else None
+
+
+@contextmanager
+def using_data_dir(folder):
+    """Within the block, ``JUDGE_DATA_DIR`` is ``folder`` (loaders find their files there by upstream name)."""
+    old = os.environ.get("JUDGE_DATA_DIR")
+    os.environ["JUDGE_DATA_DIR"] = str(folder)
+    try:
+        yield
+    finally:
+        if old is None:
+            os.environ.pop("JUDGE_DATA_DIR", None)
+        else:
+            os.environ["JUDGE_DATA_DIR"] = old
 
 
 def locate(name: str) -> Path:

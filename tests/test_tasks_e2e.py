@@ -45,13 +45,13 @@ import os
 import random
 import statistics
 from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
 from conftest import FIXTURES, SHARED_DATA, metric, needs_shared_data, run_lm_eval
 from judge_tasks import harness
+from judge_tasks.sources import using_data_dir
 
 DATA = FIXTURES / "data"
 PRED = FIXTURES / "predictions"
@@ -173,17 +173,6 @@ SWAP_GOLD_TIES = {"hhh_alignment_swap": 0, "pandalm_test_swap": 2 / 9, "autoj_pa
                   "judgelm_val_ref_swap": 3 / 7}
 
 
-@contextmanager
-def _data_dir(path):
-    old = os.environ.get("JUDGE_DATA_DIR")
-    os.environ["JUDGE_DATA_DIR"] = str(path)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("JUDGE_DATA_DIR", None)
-        else:
-            os.environ["JUDGE_DATA_DIR"] = old
 
 
 @pytest.fixture(scope="module")
@@ -199,7 +188,7 @@ def task_manager():
 def _evaluate(task_manager, model, tasks, data_dir, model_args=None, bootstrap_iters=0):
     from lm_eval.evaluator import simple_evaluate
 
-    with _data_dir(data_dir):
+    with using_data_dir(data_dir):
         return simple_evaluate(model=model, model_args=model_args, tasks=tasks, task_manager=task_manager,
                                bootstrap_iters=bootstrap_iters, log_samples=False)
 

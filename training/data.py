@@ -31,7 +31,6 @@ import math
 import os
 import random
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -39,7 +38,7 @@ from typing import Callable
 from judge_tasks import loaders, records
 from judge_tasks.loaders import parse_prometheus_prompt
 from judge_tasks.records import RecordError
-from judge_tasks.sources import JUDGELM_REPO, JUDGELM_REVISION, locate, read_rows
+from judge_tasks.sources import JUDGELM_REPO, JUDGELM_REVISION, locate, read_rows, using_data_dir
 
 from training import guard
 from training.config import DataConfig, SourceConfig
@@ -106,18 +105,6 @@ def resolve_path(raw: str, base: Path | None) -> Path:
     return alt if alt.exists() else p
 
 
-@contextmanager
-def _data_dir(folder: Path):
-    """Point ``judge_tasks.sources.locate`` at one folder (the pool loaders find files by upstream name)."""
-    old = os.environ.get("JUDGE_DATA_DIR")
-    os.environ["JUDGE_DATA_DIR"] = str(folder)
-    try:
-        yield
-    finally:
-        if old is None:
-            os.environ.pop("JUDGE_DATA_DIR", None)
-        else:
-            os.environ["JUDGE_DATA_DIR"] = old
 
 
 # --------------------------------------------------------------------------- row -> record converters
@@ -273,7 +260,7 @@ def load_source(sc: SourceConfig, allow_eval_files: list[str], base: Path | None
         if not path.is_file():
             raise FileNotFoundError(f"source {sc.source}: {path} is not a file")
         overlaps = guard.check_files(sc.source, [path], allow_eval_files)
-        with _data_dir(path.parent):
+        with using_data_dir(path.parent):
             recs = spec.pool_loader(f"{sc.source}:{path.name}", path.name)
         origin, digests = str(path), [guard.sha256(path)]
     elif path is not None:
