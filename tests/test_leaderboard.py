@@ -9,6 +9,7 @@ from __future__ import annotations
 import copy
 import csv
 import json
+import re
 from concurrent.futures import ThreadPoolExecutor
 
 import jsonschema
@@ -203,9 +204,10 @@ def test_two_real_judges_on_pandalm_test(tmp_path):
     assert leaderboard.main([f"{n}={tmp_path / n}" for n in runs] + ["--out", str(out)]) == 0
     md = (out / "leaderboard.md").read_text()
     # PandaLM's README numbers, reproduced, beside the catalog's published row when the catalog exists
-    assert "| pandalm_test | PandaLM-7B | 0.6677 ± 0.01" in md and "| 0.5738 ± 0.01" in md
-    assert "| 0.5750 ± 0.01" in md and "| 0.5743 ± 0.01" in md
-    assert "| pandalm_test | Always-1 | 0.4224 ± 0.01" in md  # 422 of 999 gold verdicts are response 1
+    # stderr: a seeded bootstrap, about 0.01 for 999 pairs (its exact digits depend on the resample count)
+    assert re.search(r"\| pandalm_test \| PandaLM-7B \| 0\.6677 ± 0\.0(09|1\d)\d* \| 0\.5738 ± 0\.01", md)
+    assert re.search(r"\| 0\.5750 ± 0\.01\d* \| 0\.5743 ± 0\.01", md)
+    assert re.search(r"\| pandalm_test \| Always-1 \| 0\.4224 ± 0\.0(09|1\d)", md)  # 422 of 999 gold: response 1
     if leaderboard.REPO_CATALOG.is_file():
         assert "PandaLM-7B (released predictions) (published)" in md
     schema = json.loads(leaderboard.SCHEMA_FILE.read_text())
