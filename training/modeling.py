@@ -70,7 +70,8 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
     from transformers import AutoModelForCausalLM, AutoModelForSequenceClassification
 
     path = resolve(cfg.base_model)
-    common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code, "dtype": load_dtype}
+    common = {"revision": cfg.revision, "trust_remote_code": cfg.trust_remote_code, "dtype": load_dtype,
+              "use_safetensors": True}  # weights from safetensors only, as the judges load them
     missing: list[str] = []
     if cfg.is_causal:
         model = AutoModelForCausalLM.from_pretrained(path, **common)
