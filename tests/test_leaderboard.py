@@ -185,7 +185,7 @@ def test_repo_catalog_is_read_when_present(two_fake_judges, capsys):
     assert "PandaLM-7B (released predictions) (published)" in md
 
 
-@pytest.mark.slow  # two full pandalm_test runs (999 pairs, 1000 bootstrap draws per metric): ~1-2 min on 2 cores
+@pytest.mark.slow  # two full pandalm_test runs (999 pairs, 200 bootstrap resamples per metric): ~1-2 min on 2 cores
 @needs_shared_data
 def test_two_real_judges_on_pandalm_test(tmp_path):
     """PandaLM-7B's released predictions and a constant judge, both replayed by the stock lm_eval CLI."""
