@@ -19,7 +19,7 @@ import logging
 
 from lm_eval.api.model import LM
 
-from judge_tasks import parsers
+from judge_core import parsers
 
 log = logging.getLogger(__name__)
 TIE_RULES = ("strict", "rounded")

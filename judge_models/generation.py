@@ -1,6 +1,6 @@
 """The one generation layer of the generative judges (``judgelm``, ``pandalm``, ``prometheus``).
 
-* Prompts: the judge's prompt from ``judge_tasks.prompts`` as the user turn of the tokenizer's chat template when it
+* Prompts: the judge's prompt from ``judge_core.prompts`` as the user turn of the tokenizer's chat template when it
   has one (``chat_template=auto``, the default; ``true`` / ``false`` force it), with an optional system turn and an
   optional start of the answer (``assistant_prefix``); without a template the text itself.
 * Batches: sorted by length, left padding to the longest of the batch, greedy by default; stopping criteria end a
@@ -24,7 +24,13 @@ import os
 import re
 from typing import Callable
 
-from judge_models.torch_judge import TorchJudge, chat_text, ensure_pad_token, pad_batch, read_json
+from judge_models.torch_judge import (
+    TorchJudge,
+    chat_text,
+    ensure_pad_token,
+    pad_batch,
+    read_json,
+)
 
 log = logging.getLogger(__name__)
 BACKENDS = ("hf", "vllm")

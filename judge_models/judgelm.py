@@ -2,7 +2,7 @@
 
 ``lm_eval --model judgelm --model_args pretrained=BASE[,adapter=DIR][,reasons=true] --tasks ...``
 
-* Pairwise documents: ``judge_tasks.prompts.judgelm_pair`` (the reference-answer variant, Fig. 4, when the document
+* Pairwise documents: ``judge_core.prompts.judgelm_pair`` (the reference-answer variant, Fig. 4, when the document
   has a reference). The judge writes "s1 s2" (1-10) on its first line; the higher score wins, equal scores tie.
 * Absolute documents with a reference answer: single-answer grading (Fig. 5, ``prompts.judgelm_single``): the
   reference is Assistant 1 with a score of 10 already written, the judge completes Assistant 2's score, which is
@@ -13,13 +13,14 @@
 * With a chat template the prompt is the user turn and Fig. 5's "10 " starts the assistant turn.
 
 Output per document: ``verdict`` (pairwise) or ``score`` (absolute), ``scores`` (the two 1-10 numbers), ``raw``
-(the generated text), ``reason`` (reasons=true), ``truncated``, ``parsed``. Parsing: ``judge_tasks.parsers.judgelm``;
+(the generated text), ``reason`` (reasons=true), ``truncated``, ``parsed``. Parsing: ``judge_core.parsers.judgelm``;
 unparseable -> parse failure (tie on pairwise tasks).
 """
 from __future__ import annotations
 
+from judge_core import parsers, prompts
+from judge_core.scales import clip, rescale
 from judge_models.generation import GenerativeJudge, first_line_done
-from judge_tasks import parsers, prompts
 
 _SINGLE_TAIL = "\n\n[Response]\n" + prompts.JUDGELM_SINGLE_PREFIX
 
@@ -67,9 +68,7 @@ class JudgeLMJudge(GenerativeJudge):
             scores = parsers.judgelm(text, prefix=prompts.JUDGELM_SINGLE_PREFIX)
             score = None
             if scores is not None:
-                a, b = (float(x) for x in d["scale"])
-                s2 = min(max(scores[1], lo), hi)
-                score = a + (s2 - lo) / (hi - lo) * (b - a)
+                score = rescale(clip(scores[1], (lo, hi)), (lo, hi), d["scale"])
             item = {"score": score, "scores": None if scores is None else list(scores), "raw": text,
                     "prefix": prompts.JUDGELM_SINGLE_PREFIX, "truncated": tr}
             if self.reasons:

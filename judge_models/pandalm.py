@@ -2,9 +2,9 @@
 
 ``lm_eval --model pandalm --model_args pretrained=BASE[,adapter=DIR][,reasons=true] --tasks pandalm_test ...``
 
-Prompt: ``judge_tasks.prompts.pandalm`` (the released inference code's layout; the document's ``meta.input`` as the
+Prompt: ``judge_core.prompts.pandalm`` (the released inference code's layout; the document's ``meta.input`` as the
 Input section when there is one). The judge writes ``1`` / ``2`` / ``Tie`` on its first line
-(``judge_tasks.parsers.pandalm``), then ``### Reason: ...`` and ``### Reference: ...``.
+(``judge_core.parsers.pandalm``), then ``### Reason: ...`` and ``### Reference: ...``.
 
 * ``reasons=false`` (default): only the first line is generated (stops at its end, ``max_new_tokens`` default 16).
 * ``reasons=true``: the reason and the reference answer are generated too (``max_new_tokens`` default 512) and
@@ -17,8 +17,9 @@ single-answer grading).
 """
 from __future__ import annotations
 
+from judge_core import parsers, prompts
 from judge_models.generation import GenerativeJudge, first_line_done
-from judge_tasks import parsers, prompts
+
 
 class PandaLMJudge(GenerativeJudge):
     native = "pairwise"

@@ -32,7 +32,7 @@ Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (de
 Prompt and truncation
 ---------------------
 ``render_phudge_prompt`` is the single place that turns a record into token ids, for training and inference:
-``judge_tasks.prompts.phudge_messages`` (system variant by what the document has: rubric / reference / both /
+``judge_core.prompts.phudge_messages`` (system variant by what the document has: rubric / reference / both /
 none) rendered with the tokenizer's chat template (with the generation prompt, so the head reads the position
 where the answer would start), or joined as plain text for tokenizers without one (encoders). When the prompt is
 longer than ``max_length`` it keeps the response and the rubric whole and shortens the instruction first, then
@@ -50,8 +50,15 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from judge_models.torch_judge import (TorchJudge, adapter_has_head, encode_messages, middle_cut, pad_batch)
-from judge_tasks import prompts
+from judge_core import prompts
+from judge_core.scales import clip, rescale
+from judge_models.torch_judge import (
+    TorchJudge,
+    adapter_has_head,
+    encode_messages,
+    middle_cut,
+    pad_batch,
+)
 
 log = logging.getLogger(__name__)
 HEADS = {"regression": 1, "classification": 5}
@@ -151,10 +158,7 @@ class PhudgeJudge(TorchJudge):
 
     # ------------------------------------------------------------------ scoring
     def _to_scale(self, value: float, scale) -> float:
-        lo, hi = self.train_scale
-        a, b = float(scale[0]), float(scale[1])
-        x = a + (value - lo) / (hi - lo) * (b - a)
-        return min(max(x, a), b)
+        return clip(rescale(value, self.train_scale, scale), scale)
 
     def _probe(self, batch_size: int, length: int):
         import torch

@@ -2,9 +2,9 @@
 
 ``lm_eval --model prometheus --model_args pretrained=BASE[,adapter=DIR][,runs=3][,system_prompt=true] --tasks ...``
 
-* Absolute documents: ``judge_tasks.prompts.prometheus_absolute`` (rubric required: a document without one stops
+* Absolute documents: ``judge_core.prompts.prometheus_absolute`` (rubric required: a document without one stops
   the run with an error that says which judges need none), ``[RESULT] 1-5`` parsed by
-  ``judge_tasks.parsers.prometheus_absolute`` and mapped linearly onto the task's scale.
+  ``judge_core.parsers.prometheus_absolute`` and mapped linearly onto the task's scale.
 * Pairwise documents: ``prompts.prometheus_relative`` (the rubric's criteria, or the default criteria line when the
   document has no rubric), ``[RESULT] A|B`` parsed by ``parsers.prometheus_relative``. ``relative=false`` grades
   both responses with the absolute prompt instead and compares the scores (``tie_rule``; needs rubrics).
@@ -20,9 +20,10 @@ list when runs > 1), ``truncated``, ``parsed``.
 """
 from __future__ import annotations
 
+from judge_core import parsers, prompts
+from judge_core.scales import rescale, verdict_from_scores
 from judge_models.base import JudgeTaskError
 from judge_models.generation import GenerativeJudge, result_written
-from judge_tasks import parsers, prompts
 
 PROMETHEUS_TOKENS = 1024
 
@@ -31,7 +32,7 @@ def majority(verdicts: list) -> str | None:
     a, b = verdicts.count("a"), verdicts.count("b")
     if a == b == 0:
         return None
-    return "a" if a > b else "b" if b > a else "tie"
+    return verdict_from_scores(a, b)
 
 
 class PrometheusJudge(GenerativeJudge):
@@ -74,9 +75,7 @@ class PrometheusJudge(GenerativeJudge):
             ok = [r for r in runs if r is not None]
             score = None
             if ok:
-                a, b = (float(x) for x in d.get("scale") or (1.0, 5.0))
-                mean = sum(ok) / len(ok)
-                score = a + (mean - 1.0) / 4.0 * (b - a)
+                score = rescale(sum(ok) / len(ok), (1.0, 5.0), d.get("scale") or (1.0, 5.0))
             results.append({"score": score, "runs": runs, "raw": group[0] if self.runs == 1 else group,
                             "truncated": tr})
         return results

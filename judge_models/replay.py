@@ -11,21 +11,20 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from judge_core import labels, parsers
 from judge_models.base import JudgeModel, JudgeTaskError
-from judge_tasks import parsers
 from judge_tasks.sources import read_rows
 
-_INT_CODES = {"pandalm": {0: "tie", 1: "a", 2: "b"}, "autoj": {0: "a", 1: "b", 2: "tie"}}
 _STRINGS = {"1": "a", "2": "b", "tie": "tie", "a": "a", "b": "b"}
 
 
 def decode_verdict(value, encoding: str):
     if isinstance(value, bool):
         return None
-    if isinstance(value, int) and encoding in _INT_CODES:
-        return _INT_CODES[encoding].get(value)
-    if isinstance(value, float) and encoding in _INT_CODES and value.is_integer():
-        return _INT_CODES[encoding].get(int(value))
+    if isinstance(value, int):
+        return labels.decode(encoding, value)
+    if isinstance(value, float) and value.is_integer():
+        return labels.decode(encoding, int(value))
     if isinstance(value, str):
         return _STRINGS.get(value.strip().lower())
     if isinstance(value, (list, tuple)) and len(value) == 2:

@@ -13,7 +13,9 @@ import functools
 import math
 from collections import OrderedDict
 
-from judge_tasks import loaders, metrics, parsers, prompts, records
+from judge_core import metrics, parsers, prompts, records
+from judge_core.scales import clip, rescale
+from judge_tasks import loaders
 
 ABSOLUTE_METRICS = ["pearson", "spearman", "kendall", "r2", "mae", "mse", "parse_failures"]
 CLASS_METRICS = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
@@ -58,16 +60,6 @@ def doc_to_target(doc: dict) -> str:
     return str(doc["gold_score"] if doc["kind"] == "absolute" else doc["gold"])
 
 
-def _scale_from(value: float, lo: float, hi: float, scale) -> float:
-    """Map ``value`` on [lo, hi] linearly onto the task's scale."""
-    a, b = scale
-    return a + (value - lo) / (hi - lo) * (b - a)
-
-
-def _clip(x: float, scale) -> float:
-    return min(max(x, scale[0]), scale[1])
-
-
 def read_absolute(doc: dict, text: str) -> tuple[float | None, dict]:
     """Predicted score on the task's scale (None if unparseable) and the parsed judge output."""
     out = parsers.judge_output(text)
@@ -77,18 +69,18 @@ def read_absolute(doc: dict, text: str) -> tuple[float | None, dict]:
             ok = isinstance(score, (int, float)) and not isinstance(score, bool) and math.isfinite(score)
         except OverflowError:
             ok = False
-        return (_clip(float(score), doc["scale"]) if ok else None), out
+        return (clip(float(score), doc["scale"]) if ok else None), out
     family = doc["prompt_family"]
     if family == "prometheus_absolute":
         s = parsers.prometheus_absolute(text)
-        score = None if s is None else _scale_from(s, 1, 5, doc["scale"])
+        score = None if s is None else rescale(s, (1, 5), doc["scale"])
     elif family == "judgelm":
         pair = parsers.judgelm(text, prefix=prompts.JUDGELM_SINGLE_PREFIX)
-        score = None if pair is None else _scale_from(_clip(pair[1], prompts.JUDGELM_SCALE), *prompts.JUDGELM_SCALE,
-                                                      doc["scale"])
+        score = None if pair is None else rescale(clip(pair[1], prompts.JUDGELM_SCALE), prompts.JUDGELM_SCALE,
+                                                 doc["scale"])
     else:
         raise ValueError(f"no absolute parser for prompt family {family!r}")
-    return (None if score is None else _clip(score, doc["scale"])), {"score": score}
+    return (None if score is None else clip(score, doc["scale"])), {"score": score}
 
 
 def read_pairwise(doc: dict, text: str) -> tuple[str | None, dict]:

@@ -11,8 +11,9 @@ import re
 import statistics
 from pathlib import Path
 
-from judge_tasks import records
-from judge_tasks.records import RecordError
+from judge_core import labels, records
+from judge_core.records import RecordError
+from judge_core.scales import verdict_from_scores
 from judge_tasks.sources import locate, read_rows
 
 # --------------------------------------------------------------------------- Prometheus prompt -> fields
@@ -131,7 +132,7 @@ def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> 
 
 
 # --------------------------------------------------------------------------- Auto-J pairwise
-AUTOJ_LABELS = {0: "a", 1: "b", 2: "tie"}
+AUTOJ_LABELS = labels.INTEGER_CODES["autoj"]
 
 
 def autoj_pairwise(benchmark: str = "autoj_pairwise", file_name: str = "autoj_pairwise.json", **_) -> list[dict]:
@@ -161,7 +162,7 @@ def judge_demo(**_) -> list[dict]:
 
 
 # --------------------------------------------------------------------------- PandaLM test set
-PANDALM_LABELS = {0: "tie", 1: "a", 2: "b"}
+PANDALM_LABELS = labels.INTEGER_CODES["pandalm"]
 
 
 def pandalm_test(benchmark: str = "pandalm_test", file_name: str = "testset-v1.json", **_) -> list[dict]:
@@ -223,7 +224,7 @@ def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **
         out.append(records.pairwise(
             benchmark=benchmark, id=qid, row=i, instruction=_text(row, "question_body", qa_path, i),
             response_a=_text(row, "answer1_body", qa_path, i), response_b=_text(row, "answer2_body", qa_path, i),
-            gold="a" if s1 > s2 else "b" if s2 > s1 else "tie", gold_scores=[s1, s2],
+            gold=verdict_from_scores(s1, s2), gold_scores=[s1, s2],
             reference=refs.get(qid) if with_reference else None, prompt_family="judgelm", label_encoding="judgelm",
             meta={"source": f"{row.get('answer1_model_id', '')} vs {row.get('answer2_model_id', '')}"}))
     for r in out:

@@ -11,7 +11,7 @@ import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from judge_tasks.records import RecordError
+from judge_core.records import RecordError
 
 PROMETHEUS_COMMIT = "dcfb44272d5d0414832f5dbb8c2a05ebc2614234"
 PANDALM_COMMIT = "3871806e72b4832f815ecafd24d3503c73403f48"

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 import yaml
-
-from judge_tasks import TASKS_DIR, harness, loaders, records, sources
-
 from conftest import REPO, SHARED_DATA
+
+from judge_core import records
+from judge_tasks import TASKS_DIR, harness, loaders, sources
 
 CATALOG = REPO / "tasks.yaml"
 GROUP_NAMES = ("judge_absolute", "judge_pairwise", "judge_bench")

@@ -20,9 +20,16 @@ from types import SimpleNamespace
 
 import pytest
 
+from judge_core import parsers, prompts, records
 from judge_models.base import JudgeTaskError
-from judge_models.torch_judge import AdapterError, pad_batch, parse_batch_size, plain_text, token_budget_batches
-from judge_tasks import harness, parsers, prompts, records
+from judge_models.torch_judge import (
+    AdapterError,
+    pad_batch,
+    parse_batch_size,
+    plain_text,
+    token_budget_batches,
+)
+from judge_tasks import harness
 from tests.conftest import SHARED_DATA, needs_shared_data, run_lm_eval
 from tests.tiny_models import tiny_phi3_folder, tiny_phudge_adapter
 

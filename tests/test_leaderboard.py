@@ -15,8 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import jsonschema
 import pytest
 
-from judge_tasks import leaderboard
 from judge_tasks.sources import PANDALM_COMMIT
+from judge_tools import leaderboard
 from tests.conftest import SHARED_DATA, needs_shared_data, run_lm_eval
 
 CONVENTIONS = "Verdicts in {a, b, tie}; ... (test)"

@@ -9,10 +9,11 @@ import shutil
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, SHARED_DATA, needs_shared_data
-from judge_tasks import loaders, prompts, records, sources
-from judge_tasks.records import RecordError
+
+from judge_core import prompts, records
+from judge_core.records import RecordError
+from judge_tasks import loaders, sources
 
 DATA = FIXTURES / "data"
 

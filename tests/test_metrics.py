@@ -1,4 +1,4 @@
-"""Metric unit tests against values computed by hand (``judge_tasks.metrics`` and the lm-eval aggregations in
+"""Metric unit tests against values computed by hand (``judge_core.metrics`` and the lm-eval aggregations in
 ``judge_tasks.harness``)."""
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import math
 
 import pytest
 
-from judge_tasks import harness, metrics
+from judge_core import metrics
+from judge_tasks import harness
 
 # --------------------------------------------------------------------------- absolute
 # p = 1 2 3 4 5, g = 2 1 4 3 5: both means 3, deviations p -2 -1 0 1 2, g -1 -2 1 0 2 -> products 2 2 0 0 4 = 8,
@@ -83,7 +84,7 @@ def test_all_absolute_outputs_unparseable():
 
 def test_absolute_outputs_are_clipped_to_the_scale():
     # a judge's structured score outside the scale is clipped (JUDGE_OUTPUT line of this package's models)
-    from judge_tasks.parsers import encode_judge_output
+    from judge_core.parsers import encode_judge_output
 
     items = _abs_items([encode_judge_output({"score": 9.5}), encode_judge_output({"score": -2})], [5, 1])
     assert [it["pred"] for it in items] == [5.0, 1.0]

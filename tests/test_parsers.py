@@ -9,8 +9,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from judge_tasks import harness, parsers, prompts
-from judge_tasks.parsers import encode_judge_output
+from judge_core import parsers, prompts
+from judge_core.parsers import encode_judge_output
+from judge_tasks import harness
 
 FUZZ = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

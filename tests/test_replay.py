@@ -5,9 +5,10 @@ import json
 
 import pytest
 
+from judge_core import parsers, records
 from judge_models.base import JudgeTaskError
 from judge_models.replay import ReplayJudge, decode_score, decode_verdict
-from judge_tasks import harness, parsers, records
+from judge_tasks import harness
 
 
 # --------------------------------------------------------------------------- decoding

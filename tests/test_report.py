@@ -1,7 +1,7 @@
 """``judge-report``: figures and an HTML page from results folders with samples logs.
 
 The fast tests write a results folder in lm-eval's layout whose samples logs hold records built with
-``judge_tasks.records`` and judge outputs encoded with ``parsers.encode_judge_output`` (what this package's judges
+``judge_core.records`` and judge outputs encoded with ``parsers.encode_judge_output`` (what this package's judges
 log), with known properties: a calibrated and an over-confident classification head, a known confusion matrix and
 known position biases. The end-to-end test draws a real ``lm_eval --model phudge`` run (tiny classification
 adapter) on MM-Vet and HHH (both orders).
@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from judge_tasks import metrics, parsers, records, report
+from judge_core import metrics, parsers, records
+from judge_tools import report
 from tests.conftest import OFFLINE_ENV, SHARED_DATA, needs_shared_data, run_lm_eval
 
 DATE = "2026-01-01T00-00-00.000001"

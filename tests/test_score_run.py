@@ -15,14 +15,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 import lm_eval.models  # noqa: F401  (registers the built-in models and, through the start-up hook, ours)
+import pytest
 from lm_eval.api.model import LM
 from lm_eval.api.registry import model_registry
 
-from judge_models import score_run
 from judge_models.base import JudgeModel
+from judge_tools import score as score_run
 from tests.conftest import LM_EVAL, OFFLINE_ENV, REPO
 
 

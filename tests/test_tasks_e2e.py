@@ -48,8 +48,8 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
-
 from conftest import FIXTURES, SHARED_DATA, metric, needs_shared_data, run_lm_eval
+
 from judge_tasks import harness
 from judge_tasks.sources import using_data_dir
 

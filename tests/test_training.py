@@ -14,7 +14,6 @@ from pathlib import Path
 
 import pytest
 import torch
-
 from conftest import REPO, SHARED_DATA, metric, needs_shared_data, run_lm_eval
 from tiny_models import tiny_phi3_folder
 
@@ -378,7 +377,6 @@ def _tiny_cfg(base: Path, out: Path, *overrides: str):
 
 def test_phudge_examples_are_the_judge_prompt(tiny_base, tmp_path):
     from judge_models.phudge import render_phudge_prompt
-
     from training.encode import Featurizer
     from training.modeling import load_tokenizer
 
@@ -397,8 +395,7 @@ def test_phudge_examples_are_the_judge_prompt(tiny_base, tmp_path):
 
 
 def test_causal_examples_mask_the_prompt(tiny_base, tmp_path):
-    from judge_tasks import prompts
-
+    from judge_core import prompts
     from training.encode import Featurizer, causal_prompt_ids
     from training.modeling import load_tokenizer
 
@@ -533,7 +530,6 @@ def test_causal_recipes_train_and_validate(recipe, tiny_base, tmp_path):
 @needs_shared_data
 def test_full_fine_tuning_writes_a_complete_judge_folder(tiny_base, tmp_path):
     from judge_models.phudge import PhudgeJudge
-
     from training.trainer import train
 
     out = tmp_path / "full"

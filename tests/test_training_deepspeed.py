@@ -10,7 +10,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from conftest import OFFLINE_ENV, REPO, needs_shared_data
 from tiny_models import tiny_phi3_folder
 

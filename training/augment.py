@@ -13,8 +13,7 @@ import hashlib
 import random
 import re
 
-from judge_tasks import records
-
+from judge_core import records
 from training.config import AugmentConfig
 
 

@@ -1,4 +1,4 @@
-"""Training sources -> normalised judge records (``judge_tasks.records``) -> a seeded train / validation split.
+"""Training sources -> normalised judge records (``judge_core.records``) -> a seeded train / validation split.
 
 Sources (``source:`` in a config's ``data.train``):
 
@@ -35,11 +35,18 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from judge_tasks import loaders, records
+from judge_core import records
+from judge_core.records import RecordError
+from judge_core.scales import verdict_from_scores
+from judge_tasks import loaders
 from judge_tasks.loaders import parse_prometheus_prompt
-from judge_tasks.records import RecordError
-from judge_tasks.sources import JUDGELM_REPO, JUDGELM_REVISION, locate, read_rows, using_data_dir
-
+from judge_tasks.sources import (
+    JUDGELM_REPO,
+    JUDGELM_REVISION,
+    locate,
+    read_rows,
+    using_data_dir,
+)
 from training import guard
 from training.config import DataConfig, SourceConfig
 
@@ -163,8 +170,7 @@ def preference_collection_records(rows: list[dict], name: str, skipped: Counter)
     return out
 
 
-def _verdict(s1: float, s2: float) -> str:
-    return "a" if s1 > s2 else "b" if s2 > s1 else "tie"
+_verdict = verdict_from_scores
 
 
 def judgelm_train_records(rows: list[dict], name: str, skipped: Counter) -> list[dict]:

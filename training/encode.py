@@ -3,7 +3,7 @@
 * PHUDGE score head: ``judge_models.phudge.render_phudge_prompt`` (the judge's renderer: the chat template
   when the tokenizer has one, plain text otherwise; truncation keeps the response and the rubric). A pairwise
   record is two sequences (one per response) that share the instruction, rubric and reference.
-* JudgeLM / PandaLM causal LMs: the prompt of ``judge_tasks.prompts`` (``judgelm_pair``, ``pandalm``) as the
+* JudgeLM / PandaLM causal LMs: the prompt of ``judge_core.prompts`` (``judgelm_pair``, ``pandalm``) as the
   judges render it, then the judgement + EOS; labels are -100 on the prompt (loss on the judgement only).
 """
 from __future__ import annotations
@@ -12,8 +12,8 @@ import random
 
 import torch
 
-from judge_tasks import prompts
-
+from judge_core import prompts
+from judge_core.scales import rescale
 from training.augment import drop_sections, example_rng, judgelm_view, pandalm_view
 from training.config import TrainConfig
 from training.losses import IGNORE_INDEX
@@ -38,11 +38,9 @@ def causal_prompt_ids(tokenizer, text: str) -> list[int]:
 
 
 def to_head_scale(score: float, record_scale, head_scale) -> float:
-    lo, hi = record_scale
-    a, b = head_scale
-    if [float(lo), float(hi)] == [float(a), float(b)]:
+    if [float(x) for x in record_scale] == [float(x) for x in head_scale]:
         return float(score)
-    return a + (float(score) - lo) / (hi - lo) * (b - a)
+    return rescale(score, record_scale, head_scale)
 
 
 class Featurizer:

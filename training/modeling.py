@@ -19,7 +19,6 @@ from pathlib import Path
 import torch
 
 from judge_models.backbones import resolve
-
 from training.config import TrainConfig
 
 log = logging.getLogger(__name__)

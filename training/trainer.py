@@ -30,13 +30,20 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from judge_tasks import metrics as jm
-from judge_tasks import parsers
-
+from judge_core import metrics as jm
+from judge_core import parsers
+from judge_core.scales import verdict_from_scores
 from training import card, data, losses
 from training.config import TrainConfig, dump
 from training.encode import Collator, ExampleSet, Featurizer
-from training.modeling import add_neftune, build_model, head_scores, load_tokenizer, save_judge, trainable_summary
+from training.modeling import (
+    add_neftune,
+    build_model,
+    head_scores,
+    load_tokenizer,
+    save_judge,
+    trainable_summary,
+)
 
 log = logging.getLogger("training")
 INTERRUPTED_EXIT = 75  # run.max_steps_this_run reached (EX_TEMPFAIL: resume to finish)
@@ -260,7 +267,7 @@ def validate(cfg: TrainConfig, accelerator, model, val_set: ExampleSet, collate,
                 i = batch["pair_index"][k]
                 sa, sb = scores[a], scores[b]
                 rows.append({"index": i, "kind": "pairwise", "loss": float(parts["pair"][k]),
-                             "pred": "a" if sa > sb else "b" if sb > sa else "tie",
+                             "pred": verdict_from_scores(sa, sb),
                              "gold": {1: "a", -1: "b", 0: "tie"}[feats[i]["gold"]]})
     if accelerator.num_processes > 1:
         from accelerate.utils import gather_object

@@ -12,6 +12,8 @@ import json
 import math
 import re
 
+from judge_core.scales import verdict_from_scores
+
 _RESULT_ABS = re.compile(r"\[RESULT\]\s*[\(\[]?\s*([1-5])(?:\.0+)?\s*[\)\]]?[\s.]*\Z")
 _RESULT_REL = re.compile(r"\[RESULT\]\s*[\(\[]?\s*[\"']?([AB])[\"']?\s*[\)\]]?[\s.]*\Z")
 _NUMBER = r"[-+]?(?:\d+(?:\.\d*)?|\.\d+)"
@@ -58,8 +60,7 @@ def judgelm_verdict(scores: tuple[float, float] | None) -> str | None:
     """JudgeLM ``translate_score_to_win_list`` with T = 0: higher score wins, equal scores tie."""
     if scores is None:
         return None
-    s1, s2 = scores
-    return "a" if s1 > s2 else "b" if s2 > s1 else "tie"
+    return verdict_from_scores(*scores)
 
 
 def pandalm(text) -> str | None:

@@ -30,7 +30,7 @@ Files written to ``--out DIR``: ``leaderboard.md``, ``leaderboard.csv`` and ``le
 one row per judge, task and metric: ``judge, task, metric, value, stderr, origin (measured | published),
 source``) and ``<judge>/submission.json`` per judge.
 
-Submission file (``submission.json``; JSON Schema: ``judge_tasks/submission.schema.json``, version ``1.0``)::
+Submission file (``submission.json``; JSON Schema: ``judge_tools/submission.schema.json``, version ``1.0``)::
 
     {
       "schema_version": "1.0",

@@ -11,7 +11,7 @@ Every ``results_<date>.json`` under the folder (``judge-score``'s ``results_judg
 with its samples logs (``samples_<task>_<date>.jsonl``, same date id; else the latest of that task beside it).
 Only this package's tasks are drawn (their logged ``doc`` is a judge record with the gold label). Each judge
 output is read again from the log's ``filtered_resps`` exactly as the task did (``judge_tasks.harness``: the
-``JUDGE_OUTPUT {json}`` of this package's judges, parsed with ``judge_tasks.parsers.judge_output``, or a
+``JUDGE_OUTPUT {json}`` of this package's judges, parsed with ``judge_core.parsers.judge_output``, or a
 generative judge's text), so the figures use the same predictions as the metrics. Per task:
 
 * absolute: predicted against gold score (scatter, parsed predictions; unparseable ones counted in the title);
@@ -45,7 +45,7 @@ MMVET_LABELS = ["correct", "partial", "wrong"]
 # --------------------------------------------------------------------------- reading
 def find_runs(paths) -> list[dict]:
     """``[{results, results_file, samples: {task: path}}]`` for every results file under the paths."""
-    from judge_tasks.leaderboard import find_results
+    from judge_tools.leaderboard import find_results
 
     runs = []
     for path in map(Path, paths):
@@ -115,7 +115,7 @@ def _plt():
 
 
 def scatter(items: list[dict], title: str, path: Path) -> dict:
-    from judge_tasks import metrics
+    from judge_core import metrics
 
     plt = _plt()
     kept = [it for it in items if it["item"]["pred"] is not None]
@@ -287,7 +287,7 @@ def draw_task(judge: str, task: str, result: dict, items: list[dict], out: Path)
                         "caption": "Gold against predicted verdict, one per pair"
                                    + (" (swap-resolved: disagreement -> tie)." if swap else " (published order).")})
         if swap:
-            from judge_tasks import metrics
+            from judge_core import metrics
 
             values, stderrs = {}, {}
             ab, ba = [], []
@@ -358,7 +358,7 @@ def write_html(sections: list[dict], out: Path) -> Path:
 
 # --------------------------------------------------------------------------- CLI
 def build_report(paths, out: Path) -> dict:
-    from judge_tasks.leaderboard import judge_label, package_tasks
+    from judge_tools.leaderboard import judge_label, package_tasks
 
     out.mkdir(parents=True, exist_ok=True)
     known = package_tasks()

@@ -14,7 +14,7 @@ picks one, default the first seen, usually ``none``).
 
 Modes:
 
-* **absolute** (default): every generation becomes a normalised absolute record (``judge_tasks.records``):
+* **absolute** (default): every generation becomes a normalised absolute record (``judge_core.records``):
   instruction = ``--question_field`` (``prompt`` = the text the model saw, the default; ``target``; or a doc
   field, dotted for nested fields), response = the generation (``filtered_resps``; ``--raw`` for ``resps``),
   reference = ``--reference_field`` when given, rubric = ``--rubric`` (a JSON / YAML file with ``criteria`` and
@@ -237,7 +237,7 @@ def load_rubric(value: str | None) -> dict | None:
     """``None``, a named default rubric (``RUBRICS``) or a JSON / YAML file ``{criteria, score_descriptions}``."""
     if value is None:
         return None
-    from judge_tasks import records
+    from judge_core import records
 
     if value in RUBRICS:
         spec = RUBRICS[value]
@@ -266,7 +266,7 @@ def _text(value, what, sample) -> str:
 
 
 def build_record(task: str, sample: dict, opts, rubric: dict | None, other: dict | None = None) -> dict:
-    from judge_tasks import records
+    from judge_core import records
 
     question = _text(doc_field(sample, opts.question_field), f"question ({opts.question_field})", sample)
     reference = None
@@ -296,7 +296,7 @@ class Grader:
     def _prompt(self, record: dict) -> str:
         if self.is_judge:
             return ""
-        from judge_tasks import prompts
+        from judge_core import prompts
 
         if record["kind"] == "absolute" and record["rubric"] is None:
             record = dict(record, rubric=load_rubric(DEFAULT_PLAIN_LM_RUBRIC))
@@ -324,7 +324,7 @@ class Grader:
 
 def grade_sample(grader: Grader, recs: list[dict], swap: bool) -> list[dict]:
     """Per-sample metrics for a batch of records (pairwise with ``swap``: both orders, then resolved)."""
-    from judge_tasks import metrics, records
+    from judge_core import metrics, records
 
     if swap and recs and recs[0]["kind"] == "pairwise":
         both = []
@@ -368,7 +368,7 @@ def _pairwise_line(record, verdict, texts, parsed, failures, consistent=None):
 
 # --------------------------------------------------------------------------- aggregation
 def _bootstrap(values, iters):
-    from judge_tasks import metrics
+    from judge_core import metrics
 
     def mean(xs):
         return float(np.mean(xs)) if len(xs) else float("nan")
@@ -537,10 +537,9 @@ def source_results(samples_path: Path) -> dict | None:
 
 def write_results(graded: list[dict], judge: str, model_args: str, opts, out_dir: Path, started: float) -> Path:
     import lm_eval
+    from lm_eval.utils import simple_parse_args_string
 
     import judge_tasks
-
-    from lm_eval.utils import simple_parse_args_string
 
     date_id = datetime.now().isoformat().replace(":", "-")
     results = {
