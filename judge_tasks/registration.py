@@ -9,6 +9,7 @@ MODELS = {
     "pandalm": "judge_models.pandalm:PandaLMJudge",
     "prometheus": "judge_models.prometheus:PrometheusJudge",
     "replay": "judge_models.replay:ReplayJudge",
+    "longer": "judge_models.longer:LongerJudge",
 }
 
 
