@@ -21,7 +21,11 @@ ABSOLUTE_METRICS = ["pearson", "spearman", "kendall", "r2", "mae", "mse", "parse
 CLASS_METRICS = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
 PAIRWISE_METRICS = ["accuracy", "accuracy_no_tie", "precision_macro", "recall_macro", "f1_macro", "parse_failures"]
 SWAP_METRICS = ["accuracy_first_order", "consistency", "bias_first", "bias_second", "delta_bias"]
-SOURCE_METRICS = {"hhh_alignment": ["helpful", "harmless", "honest", "other"]}
+SOURCE_METRICS = {"hhh_alignment": ["helpful", "harmless", "honest", "other"],
+                  "llmbar_adversarial": ["neighbor", "gptinst", "gptout", "manual"]}
+#: benchmarks whose _swap task also reports LLMBar's convention: accuracy averaged over the two orders (overall and
+#: per source)
+ORDER_AVERAGE_BENCHMARKS = {"llmbar_natural", "llmbar_adversarial"}
 CLASS_BENCHMARKS = {"mm_vet_text": loaders.mmvet_class}
 FILTERING_BENCHMARKS = {"judgelm_val", "judgelm_val_ref"}
 
@@ -47,6 +51,8 @@ def metric_names(doc: dict) -> list[str]:
     if doc.get("swap"):
         names += SWAP_METRICS
     names += [f"accuracy_{s}" for s in SOURCE_METRICS.get(bench, [])]  # after the swap metrics, as the YAMLs list them
+    if doc.get("swap") and bench in ORDER_AVERAGE_BENCHMARKS:
+        names += ["accuracy_order_average"] + [f"accuracy_order_average_{s}" for s in SOURCE_METRICS.get(bench, [])]
     if bench in FILTERING_BENCHMARKS:
         names.append("filtered_rows")
     return names
@@ -203,6 +209,29 @@ def _by_source(source):
 
 accuracy_helpful, accuracy_harmless = _by_source("helpful"), _by_source("harmless")
 accuracy_honest, accuracy_other = _by_source("honest"), _by_source("other")
+accuracy_neighbor, accuracy_gptinst = _by_source("neighbor"), _by_source("gptinst")
+accuracy_gptout, accuracy_manual = _by_source("gptout"), _by_source("manual")
+
+
+def _order_average(source=None):
+    """LLMBar's convention (``correct_average``): the accuracy in the published order and the accuracy in the
+    swapped order, averaged (each verdict mapped back to the published positions; a tie is wrong)."""
+    def statistic(items):
+        items = [it for it in items if source is None or it["source"] == source]
+        accs = []
+        for order in ("ab", "ba"):
+            these = [it for it in items if it["order"] == order]
+            if these:
+                accs.append(metrics.accuracy([it["pred"] for it in these], [it["gold"] for it in these]))
+        return sum(accs) / len(accs) if accs else math.nan
+
+    statistic.__name__ = "accuracy_order_average" + (f"_{source}" if source else "")
+    return _aggregation(statistic)
+
+
+accuracy_order_average = _order_average()
+accuracy_order_average_neighbor, accuracy_order_average_gptinst = _order_average("neighbor"), _order_average("gptinst")
+accuracy_order_average_gptout, accuracy_order_average_manual = _order_average("gptout"), _order_average("manual")
 
 
 @_aggregation

@@ -300,3 +300,37 @@ def load(benchmark: str, swap: bool = False, **options) -> list[dict]:
         r = dict(r, swap=True)
         out += [r, records.swapped(r)]
     return out
+
+
+# --------------------------------------------------------------------------- LLMBar (appended)
+from judge_tasks.sources import LLMBAR_FILES  # noqa: E402
+
+LLMBAR_LABELS = {1: "a", 2: "b"}
+LLMBAR_SUBSETS = {"llmbar_natural": ["natural"], "llmbar_adversarial": ["neighbor", "gptinst", "gptout", "manual"]}
+
+
+def llmbar(benchmark: str, **_) -> list[dict]:
+    """LLMBar (princeton-nlp/LLMBar, ``Dataset/LLMBar/<subset>/dataset.json``): a JSON array of ``{input, output_1,
+    output_2, label}`` with label 1 / 2 (1-based, no ties). One record per row, the subsets of ``benchmark`` in the
+    paper's order; ``meta.source`` is the subset (``natural``, ``neighbor``, ``gptinst``, ``gptout``, ``manual``),
+    ``id`` ``<subset>/<row in its file>``, ``row`` the position in the task."""
+    out = []
+    for subset in LLMBAR_SUBSETS[benchmark]:
+        path = locate(LLMBAR_FILES[subset])
+        rows = read_rows(path)
+        if not isinstance(rows, list):
+            raise RecordError(path, "-", "<top level>", "expected a JSON array of {input, output_1, output_2, label}")
+        for i, row in enumerate(rows):
+            label = _field(row, "label", path, i)
+            if isinstance(label, bool) or label not in LLMBAR_LABELS:
+                raise RecordError(path, i, "label", f"expected 1 (output_1) or 2 (output_2), got {label!r}")
+            out.append(records.pairwise(
+                benchmark=benchmark, id=f"{subset}/{i}", row=len(out), instruction=_text(row, "input", path, i),
+                response_a=_text(row, "output_1", path, i), response_b=_text(row, "output_2", path, i),
+                gold=LLMBAR_LABELS[label], prompt_family="prometheus_relative", label_encoding="pandalm",
+                meta={"source": subset, "file_row": i}))
+    return out
+
+
+BENCHMARKS["llmbar_natural"] = lambda **kw: llmbar("llmbar_natural", **kw)
+BENCHMARKS["llmbar_adversarial"] = lambda **kw: llmbar("llmbar_adversarial", **kw)

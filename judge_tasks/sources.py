@@ -1,7 +1,8 @@
 """Where each benchmark's upstream files come from: pinned URLs and hub revisions, or ``JUDGE_DATA_DIR``.
 
 With ``JUDGE_DATA_DIR`` set, a file is found by its upstream file name at any depth under that folder (so the
-folder may be flat or keep the upstream layout); nothing is fetched. Otherwise files are downloaded once (and
+folder may be flat or keep the upstream layout; LLMBar's files, all called ``dataset.json``, by their last folders:
+``Adversarial/Neighbor/dataset.json``); nothing is fetched. Otherwise files are downloaded once (and
 cached) from the pinned source with the ``datasets`` / ``huggingface_hub`` download machinery.
 """
 from __future__ import annotations
@@ -18,6 +19,11 @@ PANDALM_COMMIT = "3871806e72b4832f815ecafd24d3503c73403f48"
 MMVET_COMMIT = "2df56155"
 LLAVA_COMMIT = "32cebc38"
 JUDGELM_REPO, JUDGELM_REVISION = "BAAI/JudgeLM-100K", "16f7d72e24cad8b9a64e48d424d410bdd357168c"
+LLMBAR_COMMIT = "900616bff90b6c6c8e1681f7d079250637c55992"
+#: LLMBar's subsets: every file is called dataset.json, so each is named (and found) by its folder path
+LLMBAR_FILES = {"natural": "Natural/dataset.json", "neighbor": "Adversarial/Neighbor/dataset.json",
+                "gptinst": "Adversarial/GPTInst/dataset.json", "gptout": "Adversarial/GPTOut/dataset.json",
+                "manual": "Adversarial/Manual/dataset.json"}
 
 
 def _prometheus(name):
@@ -34,6 +40,10 @@ def _mmvet(name):
 
 def _llava(name):
     return f"https://raw.githubusercontent.com/haotian-liu/LLaVA/{LLAVA_COMMIT}/playground/data/eval/mm-vet/results/{name}"
+
+
+def _llmbar(name):
+    return f"https://raw.githubusercontent.com/princeton-nlp/LLMBar/{LLMBAR_COMMIT}/Dataset/LLMBar/{name}"
 
 
 def _judgelm(name):
@@ -53,6 +63,7 @@ FILES = {
                               "llava-v1.5-13b_gpt-4-grade-3runs.json")},
     **{n: _judgelm(n) for n in ("judgelm_val_5k.jsonl", "judgelm_val_5k_gpt4.jsonl",
                                 "judgelm_val_5k_gpt4_with_reference.jsonl", "judgelm_val_5k_references.jsonl")},
+    **{n: _llmbar(n) for n in LLMBAR_FILES.values()},
 }
 
 

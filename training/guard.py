@@ -44,6 +44,12 @@ EVAL_FILE_BENCHMARKS = {
     "judgelm_val_5k_gpt4.jsonl": ["judgelm_val"],
     "judgelm_val_5k_gpt4_with_reference.jsonl": ["judgelm_val_ref"],
     "judgelm_val_5k_references.jsonl": ["judgelm_val_ref"],
+    # LLMBar: every file is dataset.json, so these are recognised by hash (below, and under JUDGE_DATA_DIR)
+    "Natural/dataset.json": ["llmbar_natural"],
+    "Adversarial/Neighbor/dataset.json": ["llmbar_adversarial"],
+    "Adversarial/GPTInst/dataset.json": ["llmbar_adversarial"],
+    "Adversarial/GPTOut/dataset.json": ["llmbar_adversarial"],
+    "Adversarial/Manual/dataset.json": ["llmbar_adversarial"],
 }
 
 #: SHA-256 of the published evaluation files (the copies in ../shared/data, byte-for-byte upstream)
@@ -57,6 +63,11 @@ KNOWN_SHA256 = {
     "0e36bdbc09f792cceae47567ea2f25d9d1366cdb2063748f6076d383ce9a7886": "llava-v1.5-13b.json",
     "f6cf024f900bf66c41cf20281fcce110756795df70e660e77f2924ff904ad7e5": "llava-v1.5-13b_gpt-4-grade-1runs.json",
     "437a80db3349d87aa4424830710dd3755059a3831b47d783df4f69f3e0720b54": "llava-v1.5-13b_gpt-4-grade-3runs.json",
+    "f7127b7aa78104cb8e03a2b1b3ac0077e95b125714dd441a8ee63666145a3375": "Natural/dataset.json",
+    "6712c7eda6342602e0bc7c06c282fa95e2110d4e741a284026a62d937f9780a0": "Adversarial/Neighbor/dataset.json",
+    "1002425f73c2cf54b6e6de99bce3f6c60fa2a17d13194772e37d7481c1351d42": "Adversarial/GPTInst/dataset.json",
+    "1ff56e520d7607750a9866a3be0f5b850392ca4477a1f69d80f32bd3e310f561": "Adversarial/GPTOut/dataset.json",
+    "0d9598769a39cdbbd265778c37e49939d41d5f76dcfb17bd75dcfa07516d3837": "Adversarial/Manual/dataset.json",
 }
 
 #: hub datasets that are evaluation sets as a whole
