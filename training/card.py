@@ -74,6 +74,10 @@ def write(folder: Path, cfg: TrainConfig, summary: dict, state, rows: list[dict]
     for s in summary.get("sources", []):
         skipped = ", ".join(f"{k}: {v}" for k, v in s["skipped"].items()) or "-"
         lines.append(f"| {s['name']} | `{s['origin']}` | {s['records']} | {skipped} |")
+    seen = [(s["name"], k, n) for s in summary.get("sources", []) for k, n in (s.get("by_source") or {}).items() if k]
+    if seen:
+        lines += ["", "Upstream sources seen (records, before the split): "
+                  + "; ".join(f"{name} / `{k}` {n}" for name, k, n in seen) + "."]
     lines += ["", f"Split: {summary.get('n_train')} train / {summary.get('n_validation')} validation records "
               f"(seeded, seed {cfg.data.split_seed}, fraction {cfg.data.validation_fraction}, by {cfg.data.split_by}).",
               ""]

@@ -15,9 +15,11 @@ source                     kind      upstream                                   
 ``prometheus_absolute``    absolute  a Prometheus absolute benchmark file (``mt_bench_eval.json``)  §8
 ``prometheus_pairwise``    pairwise  a Prometheus chosen / rejected file                            §3b
 ``autoj_pairwise``         pairwise  Auto-J's pairwise file (``autoj_pairwise.json``)                -
+``preference_pool``        pairwise  the project's pool ``shared/data/train/pairs.jsonl``            -
+                                     (hh-rlhf harmless, QA-Feedback, arena-bench; ``a / b / tie``)
 =========================  ========  =============================================================  ==========
 
-The last three are the local training pool's formats; they are read by ``judge_tasks.loaders`` (one parser
+The three before it are the formats of the first local pool; they are read by ``judge_tasks.loaders`` (one parser
 for the whole project). Every source is read from ``path`` (a file or a folder of files), from ``file`` (an
 upstream file name under ``JUDGE_DATA_DIR``), or from the hub at a pinned revision with ``datasets``. Rows a
 source's own rules exclude (a non-numeric ``orig_score``, JudgeLM's ``text == "error"`` rows) are counted and
@@ -68,6 +70,11 @@ class Loaded:
     skipped: Counter = field(default_factory=Counter)
     overlaps: list = field(default_factory=list)  # guard.Overlap
     sha256: list[str] = field(default_factory=list)
+
+    @property
+    def by_source(self) -> dict[str, int]:
+        """Records per upstream source (``meta.source``), for the model card's record of what a judge saw."""
+        return pool_sources(self.records)
 
 
 # --------------------------------------------------------------------------- reading rows
@@ -234,6 +241,49 @@ def pandalm_train_records(rows: list[dict], name: str, skipped: Counter) -> list
     return out
 
 
+POOL_LABELS = ("a", "b", "tie")
+POOL_FIELDS = ("id", "source", "prompt", "response_a", "response_b", "label")
+
+
+def preference_pool(benchmark: str = "preference_pool", file_name: str = "pairs.jsonl", **_) -> list[dict]:
+    """The project's pairwise training pool (``shared/data/train/pairs.jsonl``, its README gives the schema):
+    one JSON object per line ``{id, source, prompt, response_a, response_b, label: a | b | tie, label_origin,
+    license}`` -> pairwise records (no rubric, no reference). The pool's own ``source`` (hh-rlhf-harmless-base,
+    fgrlhf-qa-feedback, arena-bench-v1-gpt4-rating) is kept in ``meta.source`` (so a judge's card can say which
+    it saw), with ``label_origin`` and ``license``. A malformed row stops with an error naming file, row, field."""
+    path = locate(file_name)
+    rows = read_rows(path)
+    if not isinstance(rows, list):
+        raise RecordError(path, "-", "<top level>", "expected JSON Lines of pair objects")
+    out, seen = [], set()
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict):
+            raise RecordError(path, i, "<row>", f"row is a {type(row).__name__}, not an object")
+        for key in POOL_FIELDS:
+            if key not in row:
+                raise RecordError(path, i, key, "missing")
+        for key in ("prompt", "response_a", "response_b", "source"):
+            if not isinstance(row[key], str) or not row[key].strip():
+                raise RecordError(path, i, key, "expected non-empty text")
+        if row["label"] not in POOL_LABELS:
+            raise RecordError(path, i, "label", f"expected 'a', 'b' or 'tie', got {row['label']!r}")
+        if row["id"] in seen:
+            raise RecordError(path, i, "id", f"duplicate id {row['id']!r}")
+        seen.add(row["id"])
+        out.append(records.pairwise(
+            benchmark=benchmark, id=row["id"], row=i, instruction=row["prompt"], response_a=row["response_a"],
+            response_b=row["response_b"], gold=row["label"],
+            meta={"source": row["source"], "label_origin": str(row.get("label_origin", "")),
+                  "license": str(row.get("license", ""))}))
+    return out
+
+
+def pool_sources(recs: list[dict]) -> dict[str, int]:
+    """Records per upstream source of the preference pool (``meta.source`` of records that carry a
+    ``label_origin``), for the log and the model card; empty for the other sources."""
+    return dict(sorted(Counter(r["meta"]["source"] for r in recs if "label_origin" in r["meta"]).items()))
+
+
 @dataclass
 class SourceSpec:
     kind: str
@@ -250,6 +300,7 @@ SOURCES = {
     "prometheus_absolute": SourceSpec("absolute", pool_loader=loaders.prometheus_absolute),
     "prometheus_pairwise": SourceSpec("pairwise", pool_loader=loaders.prometheus_pairwise),
     "autoj_pairwise": SourceSpec("pairwise", pool_loader=loaders.autoj_pairwise),
+    "preference_pool": SourceSpec("pairwise", pool_loader=preference_pool),
 }
 
 
@@ -344,7 +395,8 @@ def build(cfg: DataConfig, config_path: str | None = None) -> Dataset:
     base = Path(config_path).resolve().parent if config_path else None
     loaded = [load_source(sc, cfg.allow_eval_files, base) for sc in cfg.train]
     for ld in loaded:
-        log.info("source %s: %d records from %s", ld.name, len(ld.records), ld.origin)
+        log.info("source %s: %d records from %s%s", ld.name, len(ld.records), ld.origin,
+                 f" (by upstream source: {ld.by_source})" if ld.by_source else "")
     allowed_unused = set(cfg.allow_eval_files) - {x for ld in loaded for o in ld.overlaps
                                                    for x in [o.file, *o.benchmarks, *o.tasks]}
     if allowed_unused:

@@ -436,7 +436,7 @@ def _train(cfg: TrainConfig) -> dict:
              cfg.optim.batch_size)
 
     summary = {"sources": [{"name": s.name, "origin": s.origin, "records": len(s.records), "skipped": dict(s.skipped),
-                            "sha256": s.sha256} for s in ds.sources],
+                            "sha256": s.sha256, "by_source": s.by_source} for s in ds.sources],
                "n_train": len(ds.train), "n_validation": len(ds.validation),
                "eval_overlap": [o.as_dict() for o in ds.overlaps], "steps_per_epoch": steps_per_epoch,
                "total_steps": total_steps, "num_processes": accelerator.num_processes,
