@@ -15,21 +15,32 @@ from collections import OrderedDict
 
 from judge_core import metrics, parsers, prompts, records
 from judge_core.scales import clip, rescale
-from judge_tasks import loaders
+from judge_tasks import loaders, registry
 
 ABSOLUTE_METRICS = ["pearson", "spearman", "kendall", "r2", "mae", "mse", "parse_failures"]
 CLASS_METRICS = ["accuracy", "precision_macro", "recall_macro", "f1_macro"]
 PAIRWISE_METRICS = ["accuracy", "accuracy_no_tie", "precision_macro", "recall_macro", "f1_macro", "parse_failures"]
 SWAP_METRICS = ["accuracy_first_order", "consistency", "bias_first", "bias_second", "delta_bias"]
-SOURCE_METRICS = {"hhh_alignment": ["helpful", "harmless", "honest", "other"]}
-CLASS_BENCHMARKS = {"mm_vet_text": loaders.mmvet_class}
-FILTERING_BENCHMARKS = {"judgelm_val", "judgelm_val_ref"}
+
+
+def __getattr__(name: str):
+    """``SOURCE_METRICS`` ({benchmark: [source]}), ``CLASS_BENCHMARKS`` ({benchmark: score -> class}) and
+    ``FILTERING_BENCHMARKS`` (set): read from the registry on each access, so later-registered specs count."""
+    if name == "SOURCE_METRICS":
+        return registry.source_metrics()
+    if name == "CLASS_BENCHMARKS":
+        return {b: loaders.CLASSIFIERS[rule] for b, rule in registry.class_benchmarks().items()}
+    if name == "FILTERING_BENCHMARKS":
+        return registry.filtering_benchmarks()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def load_dataset(benchmark: str, swap: bool = False, **options):
-    """``custom_dataset`` of every task: ``{"test": records}`` (task options come from ``dataset_kwargs`` and
-    ``--metadata``)."""
-    options = {k: v for k, v in options.items() if k in {"seed", "answers_file", "grades_file"}}
+    """``custom_dataset`` of every task: ``{"test": records}``. Task options (``dataset_kwargs`` and
+    ``--metadata``) override the benchmark's loader arguments of the same name (``seed``, ``answers_file``,
+    ``grades_file`` ...); other metadata (version, conventions) is not for the loader."""
+    loader = registry.benchmark(benchmark)["loader"]
+    options = {k: v for k, v in options.items() if k in loader and k != "format"}
     import datasets
 
     return datasets.DatasetDict({"test": datasets.Dataset.from_list(loaders.load(benchmark, swap=swap, **options))})
@@ -38,16 +49,17 @@ def load_dataset(benchmark: str, swap: bool = False, **options):
 def metric_names(doc: dict) -> list[str]:
     """The metrics a document's task reports (a test holds every YAML's metric_list to this)."""
     bench = doc["benchmark"]
+    spec = registry.benchmarks().get(bench, {})
     if doc["kind"] == "absolute":
         names = list(ABSOLUTE_METRICS)
-        if bench in CLASS_BENCHMARKS:
+        if spec.get("classes"):
             names += CLASS_METRICS
         return names
     names = list(PAIRWISE_METRICS)
     if doc.get("swap"):
         names += SWAP_METRICS
-    names += [f"accuracy_{s}" for s in SOURCE_METRICS.get(bench, [])]  # after the swap metrics, as the YAMLs list them
-    if bench in FILTERING_BENCHMARKS:
+    names += [f"accuracy_{s}" for s in spec.get("source_metrics") or []]  # after the swap metrics, as in the YAMLs
+    if spec.get("filtered_rows"):
         names.append("filtered_rows")
     return names
 
