@@ -91,7 +91,7 @@ def extra_catalogs() -> list[Path]:
 
 def register(spec: dict) -> dict:
     """Add (or replace) one benchmark spec in this process; it is checked like a catalog entry."""
-    validate(spec, "<register()>", spec.get("name", "?") if isinstance(spec, dict) else "?")
+    validate(spec, "<register()>", "-")
     _registered[spec["name"]] = spec
     return spec
 
