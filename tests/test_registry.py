@@ -186,3 +186,13 @@ def test_new_benchmark_from_a_spec_and_a_fixture_file_runs_through_the_cli(tmp_p
     assert metric(results, "tiny_pairs", "accuracy_no_tie") == pytest.approx(3 / 5)
     assert metric(results, "tiny_pairs", "parse_failures") == 1
     assert results["n-samples"]["tiny_pairs"]["effective"] == len(GOLD)
+
+
+def test_the_wheel_ships_the_catalog_where_the_registry_looks_first():
+    import tomllib
+
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    force = project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
+    assert force["tasks.yaml"] == "judge_tasks/tasks.yaml"
+    assert registry.CATALOG_CANDIDATES[0] == TASKS_DIR / "tasks.yaml"  # the installed copy wins over a checkout's
+    assert registry.catalog_path() in registry.CATALOG_CANDIDATES
