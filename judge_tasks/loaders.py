@@ -90,16 +90,16 @@ def _score(value, file, index, field, lo, hi) -> float:
 
 
 # --------------------------------------------------------------------------- absolute Prometheus files
-def prometheus_absolute(benchmark: str, file: str, gold_field: str = "gpt4_score", **_) -> list[dict]:
+def prometheus_absolute(benchmark: str, file: str, gold_field: str = "gpt4_score", scale=(1, 5), **_) -> list[dict]:
     """Prometheus absolute-grading files (a stored prompt + scores per row): gold = mean of ``gold_field``."""
     path = locate(file)
     out = []
     for i, row in enumerate(read_rows(path)):
         fields = parse_prometheus_prompt(_field(row, "instruction", path, i), path, i)
-        gold = _score(_field(row, gold_field, path, i), path, i, gold_field, 1, 5)
+        gold = _score(_field(row, gold_field, path, i), path, i, gold_field, *scale)
         n_gold = len(row[gold_field]) if isinstance(row[gold_field], list) else 1
         out.append(records.absolute(
-            benchmark=benchmark, id=row.get("idx", i), row=i, gold_score=gold, scale=(1, 5),
+            benchmark=benchmark, id=row.get("idx", i), row=i, gold_score=gold, scale=tuple(scale),
             prompt_family="prometheus_absolute",
             meta={"source": str(row.get("response_source", "")),
                   "category": str(row.get("category", row.get("criteria", ""))), "n_gold": n_gold},
@@ -238,7 +238,7 @@ def mmvet_class(score: float) -> str:
     return "correct" if s >= 1.0 else "wrong" if s <= 0.0 else "partial"
 
 
-def mmvet_graded(benchmark: str, file: str, answers_file: str, grades_file: str, **_) -> list[dict]:
+def mmvet_graded(benchmark: str, file: str, answers_file: str, grades_file: str, scale=(0, 1), **_) -> list[dict]:
     """MM-Vet's format: question + ground truth (``file``; ``<AND>`` / ``<OR>`` kept as published) + one model's
     answer (``answers_file``); gold is the mean GPT-4 correctness score in [0, 1] of ``grades_file``."""
     q_path, a_path, g_path = locate(file), locate(answers_file), locate(grades_file)
@@ -258,7 +258,7 @@ def mmvet_graded(benchmark: str, file: str, answers_file: str, grades_file: str,
         out.append(records.absolute(
             benchmark=benchmark, id=qid, row=i, instruction=_field(q, "question", q_path, qid),
             response=str(answers[qid]), reference=_field(q, "answer", q_path, qid),
-            gold_score=_score(grade["score"], g_path, qid, "score", 0, 1), scale=(0, 1),
+            gold_score=_score(grade["score"], g_path, qid, "score", *scale), scale=tuple(scale),
             prompt_family="judgelm",
             meta={"capability": ",".join(q.get("capability", [])), "n_gold": len(grade["score"])}))
     return out
@@ -278,6 +278,8 @@ def load(benchmark: str, swap: bool = False, **options) -> list[dict]:
     spec = registry.benchmark(benchmark)
     arguments = {k: v for k, v in spec["loader"].items() if k != "format"}
     arguments.setdefault("label_encoding", spec["label_encoding"])
+    if spec.get("scale"):
+        arguments.setdefault("scale", tuple(spec["scale"]))
     recs = FORMATS[spec["loader"]["format"]](benchmark, **{**arguments, **options})
     if not swap:
         return recs
