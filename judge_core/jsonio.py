@@ -91,6 +91,8 @@ def _parse(path: Path, text: str):
             return rows, False, (_row_holding(rows, obj), key, "")
         return rows, False, None
     except json.JSONDecodeError as err:
+        if err.msg == "Extra data" and "\n" in text.strip():
+            looks_like_lines = True  # one value per line
         if not looks_like_lines:  # one document that does not parse (an array, or a single line): say where
             raise RecordError(path, _row_at(text, offset=err.pos), "<JSON>",
                               f"line {err.lineno} column {err.colno}: {err.msg}") from None
