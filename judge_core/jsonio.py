@@ -15,10 +15,22 @@ from pathlib import Path
 
 from judge_core.records import RecordError
 
-#: a JSON string (escapes included) or one structural character; the alternatives cannot overlap, so a scan
-#: with it is linear
-_TOKEN = re.compile(r'"(?:[^"\\]|\\.)*(?:"|\Z)|[\[\]{},:]', re.S)
+#: a JSON string (in a text whose escapes were blanked, see ``_row_at``) or one structural character; the
+#: alternatives cannot overlap, so a scan with it is linear
+_TOKEN = re.compile(r'"[^"]*(?:"|\Z)|[\[\]{},:]')
+_ESCAPE = re.compile(r"\\.", re.S)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
+
+
+class _HugeInteger(ValueError):
+    """An integer literal longer than Python converts (``sys.get_int_max_str_digits``)."""
+
+
+def _parse_int(digits: str) -> int:
+    try:
+        return int(digits)
+    except ValueError:
+        raise _HugeInteger(digits) from None
 
 
 class _Duplicates(list):
@@ -54,7 +66,7 @@ def read_json(path, expect: str | None = None):
         raise RecordError(path, "-", "<file>", "the file is empty: no rows")
     rows, lines, duplicate = _parse(path, text)
     if bad_at is not None:
-        _raise_undecodable(path, rows, data, bad_at)
+        _raise_undecodable(path, text, lines, data, bad_at)
     if duplicate is not None:
         row, key, where = duplicate
         raise RecordError(path, row, key, f"{where}duplicate key in one object (JSON would keep only the last "
@@ -80,7 +92,7 @@ def _parse(path: Path, text: str):
     """(rows, JSON Lines?, first duplicate key as (row, key, where) or None): the text as one JSON document, or
     else line by line."""
     seen = _Duplicates()
-    decoder = json.JSONDecoder(object_pairs_hook=seen.hook)
+    decoder = json.JSONDecoder(object_pairs_hook=seen.hook, parse_int=_parse_int)
     looks_like_lines = text.lstrip()[:1] == "{" and "\n" in text.strip()
     try:
         rows = decoder.decode(text)
@@ -94,12 +106,17 @@ def _parse(path: Path, text: str):
         if err.msg == "Extra data" and "\n" in text.strip():
             looks_like_lines = True  # one value per line
         if not looks_like_lines:  # one document that does not parse (an array, or a single line): say where
-            raise RecordError(path, _row_at(text, offset=err.pos), "<JSON>",
-                              f"line {err.lineno} column {err.colno}: {err.msg}") from None
+            row, field = _row_at(text, offset=err.pos)
+            raise RecordError(path, row, _or_json(field), f"line {err.lineno} column {err.colno}: {err.msg}") from None
+    except _HugeInteger as err:
+        if not looks_like_lines:
+            row, field = _row_at(text, offset=text.find(str(err)))
+            raise RecordError(path, row, _or_json(field), f"an integer of {len(str(err))} digits (more than Python "
+                                                          "reads)") from None
     except RecursionError:
         if not looks_like_lines:
-            raise RecordError(path, _row_at(text, depth=_deepest_ok()), "<JSON>",
-                              "nested deeper than Python's recursion limit") from None
+            row, field = _row_at(text, depth=_deepest_ok())
+            raise RecordError(path, row, _or_json(field), "nested deeper than Python's recursion limit") from None
     rows, duplicate = [], None
     for lineno, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
@@ -110,6 +127,9 @@ def _parse(path: Path, text: str):
         except json.JSONDecodeError as err:
             raise RecordError(path, len(rows), "<JSON line>",
                               f"line {lineno} is not JSON ({err.msg}); the file is neither JSON nor JSON Lines") from None
+        except _HugeInteger as err:
+            raise RecordError(path, len(rows), "<JSON line>",
+                              f"line {lineno}: an integer of {len(str(err))} digits (more than Python reads)") from None
         except RecursionError:
             raise RecordError(path, len(rows), "<JSON line>",
                               f"line {lineno} is nested deeper than Python's recursion limit") from None
@@ -119,6 +139,10 @@ def _parse(path: Path, text: str):
     return rows, True, duplicate
 
 
+def _or_json(field: str) -> str:
+    return "<JSON>" if field in ("<row>", "<file>") else field
+
+
 def _deepest_ok() -> int:
     import sys
 
@@ -126,35 +150,48 @@ def _deepest_ok() -> int:
 
 
 def _row_at(text: str, offset: int | None = None, depth: int | None = None):
-    """The top-level row (array index or object key) at character ``offset``, or where nesting first passes
-    ``depth``; ``"-"`` outside any row."""
-    level, index, key, last_string = 0, 0, None, None
-    for m in _TOKEN.finditer(text):
+    """(row, field) at character ``offset``, or where nesting first passes ``depth``: the row is the top-level
+    array index or object key (``"-"`` outside any row), the field the key inside that row (``"<row>"`` if the
+    row is not an object)."""
+    level, index, row_key, field_key, last_string = 0, 0, None, None, None
+    blanked = _ESCAPE.sub("__", text)  # same length, no backslash or escaped quote left inside strings
+    for m in _TOKEN.finditer(blanked):
         if offset is not None and m.start() >= offset:
             break
         tok = m.group()
+        if tok[0] == '"':
+            tok = text[m.start():m.end()]
         if tok in "[{":
             level += 1
+            if level == 2:
+                field_key = None
             if depth is not None and level > depth:
                 break
         elif tok in "]}":
             level -= 1
+            if level == 0:
+                return "-", "<file>"
         elif tok == "," and level == 1:
             index += 1
         elif tok == ":" and level == 1:
-            key = last_string
-        elif tok.startswith('"'):
+            row_key = last_string
+        elif tok == ":" and level == 2:
+            field_key = last_string
+        else:
             last_string = tok
-        if level == 0 and tok in "]}":
-            return "-"
     if level < 1:
+        return "-", "<file>"
+    row = _key(row_key) if text.lstrip().startswith("{") else index
+    return row, ("<row>" if level < 2 or field_key is None else _key(field_key))
+
+
+def _key(token: str | None):
+    """The text of a JSON string token (lone surrogates written as escapes), or ``"-"``."""
+    try:
+        value = json.loads(token) if token else "-"
+    except ValueError:
         return "-"
-    if text.lstrip().startswith("{"):
-        try:
-            return json.loads(key) if key else "-"
-        except ValueError:
-            return "-"
-    return index
+    return ascii(value)[1:-1] if _UNDECODABLE.search(value) else value
 
 
 def _row_holding(rows, target):
@@ -175,18 +212,18 @@ def _row_holding(rows, target):
     return "-"
 
 
-def _raise_undecodable(path: Path, rows, data: bytes, bad_at: int):
-    """Name the row and field holding the first bytes that are not UTF-8."""
+def _raise_undecodable(path: Path, text: str, lines: bool, data: bytes, bad_at: int):
+    """Name the row and field holding the first bytes that are not UTF-8 (found by one scan of the text)."""
     lineno = data.count(b"\n", 0, bad_at) + 1
     problem = f"bytes at offset {bad_at} (line {lineno}) are not UTF-8: {data[bad_at:bad_at + 4]!r}"
-    items = rows.items() if isinstance(rows, dict) else enumerate(rows) if isinstance(rows, list) else ()
-    for row, value in items:
-        if _UNDECODABLE.search(str(row)):
-            raise RecordError(path, ascii(row), "<id>", problem)
-        if isinstance(value, dict):
-            for field, v in value.items():
-                if _UNDECODABLE.search(json.dumps(field, ensure_ascii=False) + json.dumps(v, ensure_ascii=False)):
-                    raise RecordError(path, row, ascii(field)[1:-1], problem)
-        elif _UNDECODABLE.search(json.dumps(value, ensure_ascii=False)):
-            raise RecordError(path, row, "<row>", problem)
-    raise RecordError(path, "-", "<file>", problem)
+    at = len(data[:bad_at].decode("utf-8"))  # the bytes before the first bad one decode
+    if data.startswith(b"\xef\xbb\xbf"):
+        at -= 1  # the byte-order mark was taken off the text
+    if lines:
+        start = text.rfind("\n", 0, at) + 1
+        end = text.find("\n", at)
+        row = sum(1 for line in text[:start].splitlines() if line.strip())
+        key, _ = _row_at(text[start:end if end >= 0 else len(text)], at - start)
+        raise RecordError(path, row, "<row>" if key == "-" else key, problem)
+    row, field = _row_at(text, at)
+    raise RecordError(path, row, field, problem)

@@ -130,7 +130,7 @@ ERRORS = {
         ("llava-v1.5-13b.json", "v1_3", "<row>")),
     "nested 100,000 deep in a JSON array": (
         "pandalm_test", ["testset-v1.json"], raw("testset-v1.json", _nest_in("testset-v1.json", 3, "input")),
-        ("testset-v1.json", 3, "<JSON>")),
+        ("testset-v1.json", 3, "input")),
     "nested 100,000 deep in JSON Lines": (
         "autoj_pairwise", ["autoj_pairwise.json"], raw("autoj_pairwise.json", _nest_in("autoj_pairwise.json", 5, "prompt")),
         ("autoj_pairwise.json", 5, "<JSON line>")),
