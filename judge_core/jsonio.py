@@ -18,7 +18,7 @@ from judge_core.records import RecordError
 #: a JSON string (in a text whose escapes were blanked, see ``_row_at``) or one structural character; the
 #: alternatives cannot overlap, so a scan with it is linear
 _TOKEN = re.compile(r'"[^"]*(?:"|\Z)|[\[\]{},:]')
-_ESCAPE = re.compile(r"\\.", re.S)
+_ESCAPE = re.compile(r"\\.", re.DOTALL)
 _UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
@@ -60,8 +60,7 @@ def read_json(path, expect: str | None = None):
     except UnicodeDecodeError as err:
         # keep going with the bad bytes as lone surrogates, to find the row and field that hold them
         text, bad_at = data.decode("utf-8", errors="surrogateescape"), err.start
-    if text.startswith("\ufeff"):
-        text = text[1:]  # a byte-order mark is not content
+    text = text.removeprefix("\ufeff")  # a byte-order mark is not content
     if not text.strip():
         raise RecordError(path, "-", "<file>", "the file is empty: no rows")
     rows, lines, duplicate = _parse(path, text)

@@ -10,6 +10,8 @@ benchmark). A rubric is ``{"criteria": str, "score_descriptions": [5 strings]}``
 """
 from __future__ import annotations
 
+import math
+
 VERDICTS = ("a", "b", "tie")
 PROMPT_FAMILIES = ("prometheus_absolute", "prometheus_relative", "judgelm", "pandalm")
 
@@ -56,7 +58,7 @@ def _check_common(source_file, benchmark, id, row, rubric, meta) -> None:
 
 
 def _real(value, where, row, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or abs(value) == float("inf"):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise RecordError(where, row, name, f"expected a finite number, got {value!r}")
     return float(value)
 

@@ -6,6 +6,7 @@ Rows a benchmark's own rule filters out (JudgeLM's ``[-1, -1]`` GPT-4 scores) ar
 """
 from __future__ import annotations
 
+import math
 import random
 import statistics
 from pathlib import Path
@@ -133,7 +134,7 @@ def _number(value, file, index, field) -> float:
         number = float(value)
     except OverflowError:
         raise RecordError(file, index, field, f"number too large: {value!r}") from None
-    if number != number or number in (float("inf"), float("-inf")):
+    if not math.isfinite(number):
         raise RecordError(file, index, field, f"not a finite number: {value!r}")
     return number
 

@@ -111,10 +111,23 @@ def locate(name: str) -> Path:
                            "holding it")
     try:
         return _download(FILES[name])
-    except Exception as err:  # network, hub, disk: one line, not the download library's traceback
+    except (OSError, ValueError) as err:  # network, hub (HTTP errors are OSErrors), disk: one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataNotFound(f"{name} could not be downloaded from {where} ({type(err).__name__}: {first}); "
                            "JUDGE_DATA_DIR is not set; set it to a folder holding the file") from None
+
+
+def _download(url: str) -> Path:
+    if url.startswith("hf://datasets/"):
+        from huggingface_hub import hf_hub_download
+
+        owner, name_rev, filename = url[len("hf://datasets/"):].split("/", 2)
+        name, revision = name_rev.split("@")
+        repo = f"{owner}/{name}"
+        return Path(hf_hub_download(repo, filename, repo_type="dataset", revision=revision))
+    from datasets import DownloadManager
+
+    return Path(DownloadManager().download(url))
 
 
 def read_rows(path: Path, expect: str | None = None):

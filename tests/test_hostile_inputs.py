@@ -318,6 +318,31 @@ def test_missing_file_offline_without_a_data_dir_is_one_line(monkeypatch):
         assert name in msg and "JUDGE_DATA_DIR is not set" in msg and where in msg and "\n" not in msg
 
 
+def test_a_failed_download_is_one_line(monkeypatch):
+    monkeypatch.delenv("JUDGE_DATA_DIR", raising=False)
+    for var in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE"):
+        monkeypatch.delenv(var, raising=False)
+
+    def fail(url):
+        raise ConnectionError(f"cannot reach {url}\n  (a long report from the download library)")
+
+    monkeypatch.setattr(sources, "_download", fail)
+    with pytest.raises(sources.DataNotFound) as info:
+        sources.locate("autoj_pairwise.json")
+    msg = str(info.value)
+    assert "autoj_pairwise.json could not be downloaded" in msg and "prometheus-eval" in msg and "\n" not in msg
+    assert "JUDGE_DATA_DIR is not set" in msg
+
+
+def test_a_folder_in_the_name_picks_one_of_two_copies(data_dir):
+    for sub in ("Natural", "Adversarial/Neighbor"):
+        (data_dir / sub).mkdir(parents=True)
+        (data_dir / sub / "dataset.json").write_text("[]")
+    assert sources.locate("Natural/dataset.json") == data_dir / "Natural" / "dataset.json"
+    with pytest.raises(sources.DataNotFound, match="2 times"):
+        sources.locate("dataset.json")
+
+
 def test_missing_file_through_the_cli_ends_in_one_line(tmp_path):
     """``lm_eval --tasks pandalm_test`` with an empty JUDGE_DATA_DIR: the last stderr line names the file, the
     folder searched and the pinned URL; no traceback through the harness."""
@@ -325,7 +350,7 @@ def test_missing_file_through_the_cli_ends_in_one_line(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-m", "lm_eval", "--model", "replay", "--model_args",
          f"path={FIXTURES / 'predictions' / 'pandalm_autoj.json'},field=pandalm_result,id_field=idx",
-         "--tasks", "pandalm_test"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600)
+         "--tasks", "pandalm_test"], cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     assert proc.returncode != 0
     last = proc.stderr.strip().splitlines()[-1]
     assert last.startswith("error: testset-v1.json") and str(tmp_path) in last and "WeOpenML/PandaLM" in last, last
@@ -388,9 +413,9 @@ def test_fuzz_prometheus_prompt_reader(text):
 
 #: the regular expressions the prompt reader used before (exponential on long rubrics): its reference semantics
 _OLD_SECTION = re.compile(r"^###(Task Description|The instruction to evaluate|Response to evaluate|"
-                          r"Reference Answer \(Score 5\)|Score Rubrics|Feedback):[ \n]?", re.M)
+                          r"Reference Answer \(Score 5\)|Score Rubrics|Feedback):[ \n]?", re.MULTILINE)
 _OLD_RUBRIC = re.compile(r"\A\[(?P<criteria>.*)\]\nScore 1: (?P<s1>.*)\nScore 2: (?P<s2>.*)\nScore 3: (?P<s3>.*)\n"
-                         r"Score 4: (?P<s4>.*)\nScore 5: (?P<s5>.*)\Z", re.S)
+                         r"Score 4: (?P<s4>.*)\nScore 5: (?P<s5>.*)\Z", re.DOTALL)
 
 
 @FUZZ

@@ -350,7 +350,7 @@ def _many_pairs(data_dir: Path, n: int = 200) -> None:
 
 def test_ab_placement_is_seeded_deterministic_and_balanced(data_dir):
     _many_pairs(data_dir)
-    golds = lambda seed: [r["gold"] for r in loaders.load("hhh_alignment", seed=seed)]  # noqa: E731
+    golds = lambda seed: [r["gold"] for r in loaders.load("hhh_alignment", seed=seed)]
     default = golds(42)
     assert default == golds(42) == [r["gold"] for r in loaders.load("hhh_alignment")]
     assert golds(7) == golds(7) and golds(7) != default
