@@ -483,3 +483,43 @@ def test_fuzz_pandalm_row_reader(rows):
             votes = [row[f"annotator{k}"] for k in (1, 2, 3)]
             assert all(type(v) is int for v in votes)
             assert rec["gold"] == {0: "tie", 1: "a", 2: "b"}[max(set(votes), key=votes.count)]
+
+
+_PROMPT = json.loads((DATA / "vicuna_eval.json").read_text())[0]["instruction"]
+_VICUNA_ROW = st.fixed_dictionaries({
+    "idx": _JSON | st.integers(0, 3), "response_source": _JSON | st.text(max_size=10),
+    "category": _JSON, "instruction": _JSON | st.just(_PROMPT) | st.lists(st.sampled_from(PROMPT_PIECES)).map("".join),
+    "gpt4_score": _JSON | st.integers(1, 5) | st.lists(st.integers(0, 6), max_size=3)})
+_JUDGELM_GOLD = st.fixed_dictionaries({"question_id": _JSON | st.integers(0, 3),
+                                       "score": _JSON | st.lists(_JSON | st.integers(-1, 10), min_size=2, max_size=2)})
+
+
+@FUZZ
+@given(st.lists(_VICUNA_ROW, min_size=1, max_size=4))
+def test_fuzz_prometheus_absolute_row_reader(rows):
+    with tempfile.TemporaryDirectory() as folder, sources.using_data_dir(folder):
+        (Path(folder) / "vicuna_eval.json").write_text(json.dumps(rows), encoding="utf-8")
+        try:
+            out = loaders.load("vicuna_bench")
+        except RecordError as err:
+            assert Path(err.file).name == "vicuna_eval.json" and "\n" not in str(err)
+            return
+    for rec, row in zip(out, rows):
+        scores = row["gpt4_score"] if isinstance(row["gpt4_score"], list) else [row["gpt4_score"]]
+        assert all(type(s) in (int, float) and 1 <= s <= 5 for s in scores)
+        assert rec["gold_score"] == pytest.approx(sum(scores) / len(scores))
+
+
+@FUZZ
+@given(st.lists(_JUDGELM_GOLD, min_size=1, max_size=4))
+def test_fuzz_judgelm_score_reader(gold_rows):
+    with tempfile.TemporaryDirectory() as folder, sources.using_data_dir(folder):
+        shutil.copy(DATA / "judgelm_val_5k.jsonl", folder)
+        (Path(folder) / "judgelm_val_5k_gpt4.jsonl").write_text(
+            "".join(json.dumps(r) + "\n" for r in gold_rows), encoding="utf-8")
+        try:
+            out = loaders.load("judgelm_val")
+        except RecordError as err:
+            assert Path(err.file).name.startswith("judgelm_val_5k") and "\n" not in str(err)
+            return
+    assert all(all(type(s) is float for s in r["gold_scores"]) for r in out)
