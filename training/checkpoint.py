@@ -125,7 +125,10 @@ def _read_json(path: Path):
 def _read_tensors(path: Path) -> dict:
     if not path.is_file():
         raise CheckpointError(f"{path} is missing: not a complete checkpoint of this trainer")
-    return load_file(str(path))
+    try:
+        return load_file(str(path))
+    except Exception as err:  # safetensors reads a header and raw tensors only: no code runs on a bad file
+        raise CheckpointError(f"{path}: not a safetensors file ({err})") from None
 
 
 def _optimizer_state(folder: Path) -> dict:
