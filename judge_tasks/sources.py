@@ -79,8 +79,13 @@ def using_data_dir(folder):
             os.environ["JUDGE_DATA_DIR"] = old
 
 
-def locate(name: str) -> Path:
-    """The local path of upstream file ``name`` (from ``JUDGE_DATA_DIR``, or downloaded from its pinned source)."""
+def locate(name: str | Path) -> Path:
+    """The local path of upstream file ``name`` (from ``JUDGE_DATA_DIR``, or downloaded from its pinned source).
+    A ``Path`` is a file the caller already has (training's ``path:`` sources): returned as it is, nothing searched."""
+    if isinstance(name, Path):
+        if not name.is_file():
+            raise DataNotFound(f"{name} is not a file")
+        return name
     root = data_dir()
     if root is not None:
         if not root.is_dir():

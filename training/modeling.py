@@ -1,6 +1,6 @@
 """Base model + head + LoRA, NEFTune, and the adapter folder the judges load.
 
-Adapter folder contract (read by ``judge_models``):
+Adapter folder contract (read by the judges: ``judge_models``):
 * ``adapter_config.json`` + ``adapter_model.safetensors`` — peft LoRA; for a score head the head is in
   ``modules_to_save`` (``score`` on causal LMs, ``classifier`` on BERT-style encoders);
 * ``judge_config.json`` — ``{"judge": "phudge" | "judgelm" | "pandalm", "base_model", "head", "num_labels",
@@ -18,8 +18,9 @@ from pathlib import Path
 
 import torch
 
-from judge_models.backbones import resolve
 from training.config import TrainConfig
+from training.judge_encoding import ensure_pad_token
+from training.judge_encoding import resolve_backbone as resolve
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +42,6 @@ def load_tokenizer(cfg: TrainConfig):
 
     tok = AutoTokenizer.from_pretrained(resolve(cfg.base_model), revision=cfg.revision,
                                         trust_remote_code=cfg.trust_remote_code)
-    from judge_models.torch_judge import ensure_pad_token
-
     ensure_pad_token(tok)  # as the judges do: pad with EOS (or UNK), no new token, no resized embeddings
     return tok
 
@@ -80,8 +79,6 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
             else "single_label_classification", output_loading_info=True, **common)
         missing = sorted({k.rsplit(".", 1)[0] for k in info.get("missing_keys", [])
                           if k.split(".")[0] not in HEAD_NAMES})
-    from judge_models.torch_judge import ensure_pad_token
-
     ensure_pad_token(tokenizer, model)
     if getattr(model.config, "use_cache", None):
         model.config.use_cache = False
