@@ -33,6 +33,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 STATE_FILE = "trainer_state.json"
@@ -63,7 +64,7 @@ class TrainerState:
         path.write_text(json.dumps(asdict(self), indent=2) + "\n")
 
     @classmethod
-    def load(cls, path: Path) -> "TrainerState":
+    def load(cls, path: Path) -> TrainerState:
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             return cls(**data)
@@ -127,7 +128,7 @@ def _read_tensors(path: Path) -> dict:
         raise CheckpointError(f"{path} is missing: not a complete checkpoint of this trainer")
     try:
         return load_file(str(path))
-    except Exception as err:  # safetensors reads a header and raw tensors only: no code runs on a bad file
+    except (SafetensorError, OSError) as err:  # safetensors reads a header and raw tensors: no code runs
         raise CheckpointError(f"{path}: not a safetensors file ({err})") from None
 
 

@@ -20,8 +20,8 @@ error listing the known ones. Adding a loss = a function here and one row of ``L
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 import torch.nn.functional as F

@@ -25,10 +25,16 @@ from training.config import TrainConfig, dump
 from training.encode import Collator, ExampleSet, Featurizer
 from training.evaluate import validate
 from training.loop import INTERRUPTED_EXIT, EpochBatches, train_epochs
-from training.modeling import add_neftune, build_model, load_tokenizer, save_judge, trainable_summary
+from training.modeling import (
+    add_neftune,
+    build_model,
+    load_tokenizer,
+    save_judge,
+    trainable_summary,
+)
 from training.runlog import MetricsLog, log, log_validation, setup_logging
 
-__all__ = ["train", "INTERRUPTED_EXIT", "Run"]
+__all__ = ["INTERRUPTED_EXIT", "Run", "train"]
 
 
 def train(cfg: TrainConfig) -> dict:
