@@ -7,7 +7,7 @@ A checkpoint holds everything an interrupted run needs to continue bit for bit, 
                                    the frozen base is reloaded from its source
 ``optimizer.safetensors`` +        the optimizer's tensors (AdamW moments, step counts) and the rest of its
 ``optimizer.json``                 state (parameter groups, hyper-parameters)
-``scheduler.json``                 the learning-rate scheduler's state
+``scheduler.json``                 the learning-rate scheduler's state (``grad_scaler.json``: fp16's loss scale)
 ``rng_state_<rank>.safetensors`` + every process's torch (CPU, CUDA) random state, and Python's / NumPy's
 ``rng_state_<rank>.json``
 ``trainer_state.json``             ``TrainerState``: step, epoch, micro-batches consumed, best so far,
@@ -40,6 +40,7 @@ STATE_FILE = "trainer_state.json"
 WEIGHTS_FILE = "trainable_weights.safetensors"
 OPTIMIZER_TENSORS, OPTIMIZER_JSON = "optimizer.safetensors", "optimizer.json"
 SCHEDULER_FILE = "scheduler.json"
+GRAD_SCALER_FILE = "grad_scaler.json"   # fp16 runs: the loss scale and its growth tracker
 DEEPSPEED_TAG = "pytorch_model"   # the engine's folder inside a checkpoint (accelerate's name for it, kept)
 _STEP_DIR = re.compile(r"step-\d+")
 
@@ -216,6 +217,8 @@ def save(folder: Path, accelerator, model, optimizer, scheduler, state: TrainerS
         _write_json(folder / OPTIMIZER_JSON, {"state": rest, "param_groups": optimizer.state_dict()["param_groups"]})
     if main:
         _write_json(folder / SCHEDULER_FILE, scheduler.state_dict())
+        if getattr(accelerator, "scaler", None) is not None:
+            _write_json(folder / GRAD_SCALER_FILE, accelerator.scaler.state_dict())
     _save_rng(folder, accelerator.process_index)
     accelerator.wait_for_everyone()
     if main:  # last: only now is the checkpoint complete
@@ -249,5 +252,7 @@ def load(folder: Path, accelerator, model, optimizer, scheduler, *, deepspeed: b
         unwrapped.load_state_dict(weights, strict=False)
         optimizer.load_state_dict(_optimizer_state(folder))
     scheduler.load_state_dict(_read_json(folder / SCHEDULER_FILE))
+    if getattr(accelerator, "scaler", None) is not None:
+        accelerator.scaler.load_state_dict(_read_json(folder / GRAD_SCALER_FILE))
     _load_rng(folder, accelerator.process_index)
     return state
