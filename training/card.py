@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from judge_core.judge_folder import MODEL_CARD
 from training import losses
 from training.config import TrainConfig
 
@@ -90,7 +91,7 @@ def write(folder: Path, cfg: TrainConfig, summary: dict, state, rows: list[dict]
               + ("; the verdict line generated greedily, unparseable = tie" if cfg.is_causal else "") + ").",
               "", "Files: `metrics.jsonl` (every logged step and validation), `loss_curve.png`, "
               "`training_config.yaml` (the full config of this run).", ""]
-    (folder / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    (folder / MODEL_CARD).write_text("\n".join(lines), encoding="utf-8")
 
 
 def plot(rows: list[dict], path: Path) -> None:
