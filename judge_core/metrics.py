@@ -211,8 +211,30 @@ def weighted_mean(w, values, mask=None) -> np.ndarray:
 
 
 def _onehot(codes, k: int):
+    """Units x classes indicator: dense when small (a BLAS product), sparse otherwise."""
     codes = np.asarray(codes, int)
+    if k <= 64:
+        out = np.zeros((len(codes), k))
+        out[np.arange(len(codes)), codes] = 1.0
+        return out
     return sparse.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), k))
+
+
+#: the last few (weights, values) -> (distinct values, codes, counts per resample); the weighted correlations of
+#: one chunk of resamples share them (identity of the arrays, which the memo keeps alive, is the key)
+_MEMO: list = []
+
+
+def _value_counts(w, x):
+    """Distinct values of ``x``, each unit's code, and how often each value was drawn in each resample."""
+    for mw, mx, out in _MEMO:
+        if mw is w and mx is x:
+            return out
+    values, inverse = np.unique(x, return_inverse=True)
+    out = values, inverse, np.asarray(w @ _onehot(inverse, len(values)))
+    _MEMO.append((w, x, out))
+    del _MEMO[:-4]
+    return out
 
 
 def confusion_weighted(w, gold_codes, pred_codes, k: int, mask=None) -> np.ndarray:
@@ -246,19 +268,28 @@ def macro_from_confusion(c, which: str) -> np.ndarray:
 
 def _constant(w, x) -> np.ndarray:
     """Per resample: True where the drawn values of ``x`` have no spread (or fewer than 2 draws)."""
-    drawn = w > 0
-    lo = np.where(drawn, x, np.inf).min(1)
-    hi = np.where(drawn, x, -np.inf).max(1)
-    return (hi <= lo) | (w.sum(1) < 2)
+    counts = _value_counts(w, x)[2]
+    return ((counts > 0).sum(1) < 2) | (counts.sum(1) < 2)
+
+
+def _wsum(w, *arrays) -> np.ndarray:
+    """Per resample: sum over units of the weight times the product of ``arrays`` (each (units,) or
+    (resamples, units)), in one pass."""
+    if all(a.ndim == 1 for a in arrays):
+        return w @ np.prod(arrays, axis=0)
+    return np.einsum("ij" + "".join(",ij" if a.ndim == 2 else ",j" for a in arrays) + "->i", w, *arrays)
 
 
 def _pearson_of(w, x, y) -> np.ndarray:
-    """Weighted Pearson; x and y are (units,) or (resamples, units)."""
+    """Weighted Pearson from moments; x and y are (units,) or (resamples, units), centred first (on the global
+    mean, or on the per-resample mean rank (n + 1) / 2 for ranks) so that the moments stay well conditioned."""
     s = w.sum(1)
-    mx, my = _divide((w * x).sum(1), s), _divide((w * y).sum(1), s)
-    dx, dy = x - mx[:, None], y - my[:, None]
-    cov, vx, vy = (w * dx * dy).sum(1), (w * dx * dx).sum(1), (w * dy * dy).sum(1)
-    return np.clip(_divide(cov, np.sqrt(vx * vy)), -1.0, 1.0)
+    x = x - (x.mean() if x.ndim == 1 else ((s + 1) / 2)[:, None])
+    y = y - (y.mean() if y.ndim == 1 else ((s + 1) / 2)[:, None])
+    sx, sy = _wsum(w, x), _wsum(w, y)
+    cov = _wsum(w, x, y) - _divide(sx * sy, s)
+    vx, vy = _wsum(w, x, x) - _divide(sx * sx, s), _wsum(w, y, y) - _divide(sy * sy, s)
+    return np.clip(_divide(cov, np.sqrt(np.maximum(vx * vy, 0))), -1.0, 1.0)
 
 
 def pearson_weighted(w, pred, gold) -> np.ndarray:
@@ -268,8 +299,7 @@ def pearson_weighted(w, pred, gold) -> np.ndarray:
 
 def _ranks(w, x) -> np.ndarray:
     """Average ranks (1-based, ties averaged) of every unit's value within each resample: (resamples, units)."""
-    values, inverse = np.unique(x, return_inverse=True)
-    counts = np.asarray(w @ _onehot(inverse, len(values)))
+    _, inverse, counts = _value_counts(w, x)
     below = np.cumsum(counts, axis=1) - counts
     return (below + (counts + 1) / 2)[:, inverse]
 
@@ -282,29 +312,33 @@ def spearman_weighted(w, pred, gold) -> np.ndarray:
 
 def _kendall_table(t) -> np.ndarray:
     """Kendall tau-b from contingency tables (resamples, kx, ky) of the value codes."""
-    # at_least[i, j] = draws with x code >= i and y code >= j; lower_right[i, j] = x code >= i and y code <= j
-    at_least = np.flip(np.cumsum(np.cumsum(np.flip(t, (1, 2)), 1), 2), (1, 2))
-    lower_right = np.flip(np.cumsum(np.flip(np.cumsum(t, 2), 1), 1), 1)
-    concordant = (t[:, :-1, :-1] * at_least[:, 1:, 1:]).sum((1, 2))
-    discordant = (t[:, :-1, 1:] * lower_right[:, 1:, :-1]).sum((1, 2))
+    # later[i, j]: draws with a larger x code and y code j; then each cell pairs with the later draws above it
+    # (concordant) and below it (discordant) in y
+    cumulative = np.cumsum(t, axis=1)
+    later = cumulative[:, -1:, :] - cumulative
+    up_to = np.cumsum(later, axis=2)
+    above, below = up_to[:, :, -1:] - up_to, up_to - later
+    concordant_minus_discordant = (t * (above - below)).sum((1, 2))
     n = t.sum((1, 2))
     rows, cols = t.sum(2), t.sum(1)
     n0 = n * (n - 1) / 2
     n1, n2 = (rows * (rows - 1) / 2).sum(1), (cols * (cols - 1) / 2).sum(1)
-    return np.clip(_divide(concordant - discordant, np.sqrt((n0 - n1) * (n0 - n2))), -1.0, 1.0)
+    return np.clip(_divide(concordant_minus_discordant, np.sqrt((n0 - n1) * (n0 - n2))), -1.0, 1.0)
 
 
 def kendall_weighted(w, pred, gold) -> np.ndarray:
     """Kendall tau-b per resample from the contingency table of the distinct values (O(kx * ky) per resample;
     scipy on the expanded resample when both sides have too many distinct values for that)."""
     pred, gold = np.asarray(pred, float), np.asarray(gold, float)
-    px, ix = np.unique(pred, return_inverse=True)
-    gy, iy = np.unique(gold, return_inverse=True)
+    px, ix, _ = _value_counts(w, pred)
+    gy, iy, _ = _value_counts(w, gold)
     kx, ky = len(px), len(gy)
     if kx * ky <= CHUNK_CELLS:
         step = max(1, CHUNK_CELLS // (kx * ky))
-        tau = np.concatenate([_kendall_table(np.asarray(w[i:i + step] @ _onehot(ix * ky + iy, kx * ky))
-                                             .reshape(-1, kx, ky)) for i in range(0, len(w), step)])
+        # tau-b is symmetric: gold (usually few values) on the first axis keeps the cumulative sums contiguous
+        cells = _onehot(iy * kx + ix, kx * ky)
+        tau = np.concatenate([_kendall_table(np.asarray(w[i:i + step] @ cells).reshape(-1, ky, kx))
+                              for i in range(0, len(w), step)])
     else:
         reps = w.astype(int)
         tau = np.array([kendall(np.repeat(pred, r), np.repeat(gold, r)) for r in reps])

@@ -160,10 +160,10 @@ def _unit_table(items: list) -> dict:
         gold = np.array([float(u[0]["gold"]) for u in units])
         pred = np.array([float(p) if p is not None else 0.0 for p in pred])
         cls = loaders.mmvet_class
-        return {"n": len(units), "valid": valid, "pred": pred, "gold": gold,
+        return {"kind": "absolute", "n": len(units), "valid": valid, "pred": pred, "gold": gold,
                 "pred_code": np.array([_CLASS_CODE[cls(p)] if v else 0 for p, v in zip(pred, valid)], int),
                 "gold_code": np.array([_CLASS_CODE[cls(g)] for g in gold], int)}
-    table = {"n": len(units), "valid": np.ones(len(units), bool)}
+    table = {"kind": "pairwise", "n": len(units), "valid": np.ones(len(units), bool)}
     resolved, first, gold, both, agree, lean_first, lean_second, source = [], [], [], [], [], [], [], []
     for u in units:
         pair = _both_orders(u)
@@ -185,18 +185,51 @@ def _unit_table(items: list) -> dict:
     return table
 
 
-def _aggregation(statistic, weighted):
+#: every weighted metric by name, with the table kinds it applies to (filled by ``_aggregation``)
+_WEIGHTED: dict = {}
+#: the resampled values of the last items bootstrapped: lm-eval asks for one metric's stderr at a time, on the
+#: same item dicts, so the indices are drawn once and every metric is computed in the same pass over them
+_LAST: dict = {"items": None, "iters": None, "values": None}
+
+
+def _same_items(a, b) -> bool:
+    return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b))
+
+
+def _resampled_values(items: list, iters: int) -> dict:
+    """``{metric: value per resample}`` of every weighted metric that applies to the items, in one pass over
+    the resample count matrix (chunks of it), cached for the next metric of the same items."""
+    if _LAST["iters"] == iters and _same_items(_LAST["items"], items):
+        return _LAST["values"]
+    table = _unit_table(items)
+    fns = {name: fn for name, (fn, kinds) in _WEIGHTED.items() if table["kind"] in kinds}
+    parts: dict = {name: [] for name in fns}
+    if table["n"] >= 2:
+        for w in metrics.resample_counts(table["n"], iters):
+            table["memo"] = {}  # what the metrics of this chunk share (masked weights, confusion matrices)
+            for name, fn in fns.items():
+                parts[name].append(np.asarray(fn(w, table), float))
+        table.pop("memo", None)
+    values = {name: np.concatenate(p) if p else np.array([]) for name, p in parts.items()}
+    _LAST.update(items=items, iters=iters, values=values)
+    return values
+
+
+def _aggregation(statistic, weighted, kinds=("pairwise",)):
     """An lm-eval aggregation over items (``statistic``: the scipy / sklearn reference) with a seeded bootstrap
     stderr: ``weighted(W, table)`` gives the metric for every row of a resample count matrix ``W`` at once."""
+    name = statistic.__name__
 
     @functools.wraps(statistic)
     def aggregate(items):
         return statistic(list(items))
 
     def bootstrap(items, iters=200):
-        table = _unit_table(list(items))
-        return metrics.bootstrap_stderr_weighted(lambda w: weighted(w, table), table["n"], iters=iters)
+        values = _resampled_values(list(items), int(iters))[name]
+        values = values[np.isfinite(values)]
+        return float(np.std(values, ddof=1)) if len(values) > 1 else math.nan
 
+    _WEIGHTED[name] = (weighted, kinds)
     aggregate.bootstrap = bootstrap
     aggregate.weighted = weighted
     return aggregate
@@ -208,7 +241,8 @@ def _absolute(fn, fn_weighted):
         return fn([it["pred"] for it in kept], [it["gold"] for it in kept])
 
     statistic.__name__ = fn.__name__
-    return _aggregation(statistic, lambda w, t: fn_weighted(w * t["valid"], t["pred"], t["gold"]))
+    return _aggregation(statistic, lambda w, t: fn_weighted(_masked(w, t, "valid"), t["pred"], t["gold"]),
+                        ("absolute",))
 
 
 pearson = _absolute(metrics.pearson, metrics.pearson_weighted)
@@ -227,8 +261,21 @@ def _classes(items):
     return _verdicts(items)
 
 
+def _memo(t, key, make):
+    memo = t.setdefault("memo", {})
+    if key not in memo:
+        memo[key] = make()
+    return memo[key]
+
+
+def _masked(w, t, mask):
+    """The chunk's weights with the units outside ``mask`` set to 0 (shared by the metrics of the chunk)."""
+    return _memo(t, ("w", mask), lambda: w * t[mask])
+
+
 def _confusion(w, t, pred="pred_code", mask="valid"):
-    return metrics.confusion_weighted(w, t["gold_code"], t[pred], 3, t[mask])
+    return _memo(t, ("confusion", pred, mask),
+                 lambda: metrics.confusion_weighted(w, t["gold_code"], t[pred], 3, t[mask]))
 
 
 def _classification(fn, from_confusion):
@@ -236,7 +283,7 @@ def _classification(fn, from_confusion):
         return fn(*_classes(items))
 
     statistic.__name__ = fn.__name__
-    return _aggregation(statistic, lambda w, t: from_confusion(_confusion(w, t)))
+    return _aggregation(statistic, lambda w, t: from_confusion(_confusion(w, t)), ("absolute", "pairwise"))
 
 
 accuracy = _classification(metrics.accuracy, metrics.accuracy_from_confusion)
