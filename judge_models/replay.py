@@ -56,19 +56,9 @@ def decode_score(value):
     return score if math.isfinite(score) else None
 
 
-def _row_of_offset(raw: bytes, offset: int) -> int:
-    """0-based row (non-empty line of a JSON Lines file, else line) that holds byte ``offset``."""
-    return sum(1 for line in raw[:offset].split(b"\n")[:-1] if line.strip())
-
-
 def read_predictions(path: Path, field: str, id_field: str | None) -> dict:
     """``{key: value}`` of a predictions file: key = the row's ``id_field`` (as a string), else its position."""
-    try:
-        rows = read_rows(path)
-    except UnicodeDecodeError as err:
-        row = _row_of_offset(Path(path).read_bytes(), err.start)
-        raise ValueError(f"{path}: row {row}: bytes that are not UTF-8 at byte {err.start}: "
-                         "a predictions file must be UTF-8 JSON or JSON Lines") from None
+    rows = read_rows(path)  # bad bytes, duplicate keys, deep nesting: a RecordError naming file and row
     if isinstance(rows, dict) and field in rows:  # a one-line JSON Lines file reads as one JSON object
         rows = [rows]
     if not isinstance(rows, list):

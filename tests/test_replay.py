@@ -193,7 +193,7 @@ def test_booleans_are_never_labels(tmp_path, value):
 def test_bytes_that_are_not_utf8(tmp_path):
     path = tmp_path / "p.jsonl"
     path.write_bytes(b'{"v": 1}\n{"v": 2}\n{"v": "\xff\xfe"}\n')
-    with pytest.raises(ValueError, match=r"p\.jsonl: row 2: bytes that are not UTF-8 at byte 25"):
+    with pytest.raises(ValueError, match=r"p\.jsonl: row 2: .*bytes at offset 25 \(line 3\) are not UTF-8"):
         ReplayJudge(path=str(path), field="v")
 
 
