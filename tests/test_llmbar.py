@@ -9,8 +9,13 @@ import pytest
 from conftest import SHARED_DATA, metric, needs_shared_data, run_lm_eval
 
 from judge_core.records import RecordError
-from judge_tasks import harness, loaders
-from judge_tasks.sources import FILES, LLMBAR_COMMIT, LLMBAR_FILES, using_data_dir
+from judge_tasks import harness, loaders, registry
+from judge_tasks.sources import using_data_dir
+
+LLMBAR_COMMIT = "900616bff90b6c6c8e1681f7d079250637c55992"
+LLMBAR_FILES = {"natural": "Natural/dataset.json", "neighbor": "Adversarial/Neighbor/dataset.json",
+                "gptinst": "Adversarial/GPTInst/dataset.json", "gptout": "Adversarial/GPTOut/dataset.json",
+                "manual": "Adversarial/Manual/dataset.json"}
 
 #: subset -> rows (input, output_1, output_2, label); output lengths chosen so the longer output is known
 SUBSETS = {
@@ -32,8 +37,9 @@ def write_llmbar(root: Path, subsets=SUBSETS) -> Path:
 
 
 def test_files_are_pinned_by_folder_path():
+    files = registry.files()
     for rel in LLMBAR_FILES.values():
-        assert FILES[rel] == f"https://raw.githubusercontent.com/princeton-nlp/LLMBar/{LLMBAR_COMMIT}/Dataset/LLMBar/{rel}"
+        assert files[rel] == f"https://raw.githubusercontent.com/princeton-nlp/LLMBar/{LLMBAR_COMMIT}/Dataset/LLMBar/{rel}"
 
 
 def test_loader_reads_subsets_in_order_with_1_based_labels(tmp_path):
