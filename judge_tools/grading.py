@@ -111,19 +111,29 @@ def _text(value, what, sample) -> str:
     return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
-def fields_of(sample: dict, opts) -> tuple[str, str | None]:
-    """The question and reference fields for a sample: the options, else a question document's own fields."""
+def fields_of(sample: dict, opts) -> tuple[str, str | None, dict | None]:
+    """The question and reference fields for a sample and its own rubric: the options, else what a question
+    document carries (its question, reference answer and the benchmark's rubric)."""
+    from judge_core import records
+
     doc = sample.get("doc")
     is_question = isinstance(doc, dict) and doc.get("kind") == QUESTION_KIND
     question = opts.question_field or ("question" if is_question else "prompt")
     reference = opts.reference_field or ("reference" if is_question else None)
-    return question, reference
+    rubric = doc.get("rubric") if is_question else None
+    if rubric is not None:
+        if not isinstance(rubric, dict) or "criteria" not in rubric or "score_descriptions" not in rubric:
+            raise ValueError(f"doc_id {sample.get('doc_id')}: the document's rubric is not "
+                             "{criteria, score_descriptions}")
+        rubric = records.rubric(rubric["criteria"], rubric["score_descriptions"])
+    return question, reference, rubric
 
 
 def build_record(task: str, sample: dict, opts, rubric: dict | None, other: dict | None = None) -> dict:
     from judge_core import records
 
-    question_field, reference_field = fields_of(sample, opts)
+    question_field, reference_field, own_rubric = fields_of(sample, opts)
+    rubric = rubric or own_rubric  # --rubric wins over the document's
     question = _text(doc_field(sample, question_field), f"question ({question_field})", sample)
     reference = None
     if reference_field:

@@ -55,6 +55,9 @@ def find_samples(paths) -> list[Path]:
     out: list[Path] = []
     for p in map(Path, paths):
         if p.is_file():
+            task, _ = samples_task(p)
+            if "_judged" in task:
+                raise ValueError(f"{p}: a judge-score output (graded lines), not the samples of a run to grade")
             out.append(p)
             continue
         if not p.is_dir():
