@@ -23,9 +23,10 @@
     }
 
 A metric that is NaN (e.g. a correlation of constant predictions) or has no stderr is ``null``. The data files
-come from the package's catalog (``judge_tasks.registry``): the ``source.files`` of the benchmark whose ``role``
-is ``data`` (the default; ``predictions`` and ``alternative`` files are not read by the task), a bundled file,
-and any ``*_file`` option the run named in the task metadata.
+come from the package's catalog (``judge_tasks.registry``): the files the benchmark's ``loader`` reads (its
+``file`` / ``*_file`` arguments; any ``*_file`` option the run gave in the task metadata wins), with the pinned
+URL of ``source.files``; a bundled file; for a catalog entry without ``loader``, the ``source.files`` whose
+``role`` is ``data`` (the default; ``predictions`` / ``alternative`` files are not read by the task).
 """
 from __future__ import annotations
 
@@ -68,13 +69,24 @@ def _revision(url: str) -> str | None:
     return m.group(1) if m else None
 
 
+def _file_arguments(mapping: dict) -> dict:
+    """``{argument: file name}`` of the arguments that name a file (``file``, ``<what>_file``)."""
+    return {k: str(v) for k, v in (mapping or {}).items()
+            if (k == "file" or k.endswith("_file")) and isinstance(v, str) and v}
+
+
 def data_files(task_config: dict, entry: dict | None) -> list[dict]:
     """The upstream files a task read, with their pinned sources (see the module docstring)."""
-    source = (entry or {}).get("source") or {}
+    entry = entry or {}
+    source = entry.get("source") or {}
     by_name = {f["name"]: f for f in source.get("files") or [] if isinstance(f, dict) and f.get("name")}
-    names = [n for n, f in by_name.items() if f.get("role", DATA_ROLE) == DATA_ROLE]
-    meta = task_config.get("metadata") or {}
-    names += [str(v) for k, v in meta.items() if k.endswith("_file") and isinstance(v, str) and v not in names]
+    loader = entry.get("loader")
+    if isinstance(loader, dict):  # the files the loader reads, the run's options (task metadata) overriding
+        read = {**_file_arguments(loader), **_file_arguments(task_config.get("metadata"))}
+        names = list(dict.fromkeys(read.values()))
+    else:
+        names = [n for n, f in by_name.items() if f.get("role", DATA_ROLE) == DATA_ROLE]
+        names += [v for v in _file_arguments(task_config.get("metadata")).values() if v not in names]
     out = []
     for name in names:
         url = (by_name.get(name) or {}).get("url")
