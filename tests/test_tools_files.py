@@ -207,3 +207,19 @@ def test_allow_limited_marks_the_run_everywhere(tmp_path, capsys):
     assert sub["tasks"]["pandalm_test"]["n_samples"] == 50
     full = json.loads((out / "replay_q" / "submission.json").read_text())
     assert full["tasks"]["pandalm_test"]["limit"] is None
+
+
+# --------------------------------------------------------------------------- one place per fact
+def test_no_benchmark_is_named_in_the_tools():
+    """Benchmark facts come from judge_tasks.registry; the tools' Python files name no task of the catalog."""
+    from judge_tasks import registry
+
+    names = set()
+    for name, entry in registry.benchmarks().items():
+        names |= {name} | ({entry["swap"]["name"]} if entry.get("swap") else set())
+    found = []
+    for path in sorted((REPO / "judge_tools").glob("*.py")):
+        text = path.read_text(encoding="utf-8")
+        found += [f"{path.name}: {n}" for n in sorted(names)
+                  if re.search(rf"(?<![A-Za-z0-9_]){re.escape(n)}(?![A-Za-z0-9_])", text)]
+    assert not found, found
