@@ -18,7 +18,10 @@ import pytest
 
 from judge_tasks import questions
 from tests.conftest import LM_EVAL, OFFLINE_ENV, SHARED_DATA, needs_shared_data
-from tests.test_score_run import ToyJudge, graded_lines, results_of, run
+from tests.test_score_run import graded_lines, results_of, run
+
+# the class the harness registered as toy_judge (pytest may import test_score_run under two module names)
+ToyJudge = __import__("lm_eval.api.registry", fromlist=["get_model"]).get_model("toy_judge")
 
 
 def test_demo_questions_are_the_demo_prompts_once_each():

@@ -23,7 +23,10 @@ import pytest
 from judge_tools import leaderboard, report, results
 from tests.conftest import OFFLINE_ENV, REPO
 from tests.test_leaderboard import results_file
-from tests.test_score_run import GENS, ToyJudge, graded_lines, run, write_samples
+from tests.test_score_run import GENS, graded_lines, run, write_samples
+
+# the class the harness registered as toy_judge (pytest may import test_score_run under two module names)
+ToyJudge = __import__("lm_eval.api.registry", fromlist=["get_model"]).get_model("toy_judge")
 
 DOCS_N = len(GENS)
 
