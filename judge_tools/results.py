@@ -234,7 +234,7 @@ def samples_of(results_file: Path, tasks) -> dict[str, Path]:
 
 # --------------------------------------------------------------------------- graded files (judge-score)
 def read_graded(path: Path, key: str | None = None) -> tuple[dict, int]:
-    """Lines already graded, by ``doc_id``, and how many torn bytes-lines were dropped (0 or 1).
+    """Lines already graded, by ``doc_id``, and how many torn last lines were dropped (0 or 1).
 
     Whatever follows the last newline is what a kill left half-written: it is dropped, counted and cut from the
     file so that appending continues on a line boundary. A complete line that is not a graded JSON object, a
