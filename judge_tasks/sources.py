@@ -78,12 +78,17 @@ def using_data_dir(folder):
             os.environ["JUDGE_DATA_DIR"] = old
 
 
-def locate(name: str) -> Path:
+def locate(name: str | Path) -> Path:
     """The local path of upstream file ``name`` (from ``JUDGE_DATA_DIR``, or downloaded from its pinned source).
 
     Under ``JUDGE_DATA_DIR`` the name must be found exactly once (at any depth; a name with a ``/`` such as
     ``Natural/dataset.json`` tells same-named files apart). Every failure is one line naming the file, the
-    folder searched and where the file would have been downloaded from."""
+    folder searched and where the file would have been downloaded from. A ``Path`` is a file the caller already
+    has (training's ``path:`` sources): returned as it is, nothing searched."""
+    if isinstance(name, Path):
+        if not name.is_file():
+            raise DataNotFound(f"{name} is not a file")
+        return name
     where = FILES.get(name, "its upstream repository (no pinned source)")
     root = data_dir()
     if root is not None:
