@@ -9,10 +9,10 @@ documents with continuous scores on 1-5):
 * ``metrics``   every corpus-level metric of the task (the point estimates);
 * ``bootstrap`` the stderr of every metric that has one (200 resamples, what the results file gets).
 
-"Scoring the documents" is judge + process. Variants: ``pairwise`` (``pandalm_test``: 6 metrics), ``swap``
-(``pandalm_test_swap``: the documents are both orders of N/2 pairs, replayed with ``swap_path``; a code without
+"Scoring the documents" is judge + process. Variants: ``pairwise`` (the pairwise task layout: 6 metrics), ``swap``
+(its ``_swap`` layout: the documents are both orders of N/2 pairs, replayed with ``swap_path``; a code without
 ``swap_path`` gets the ``ba`` answers encoded directly and its judge time is marked n/a) and ``absolute``
-(``mt_bench_absolute``-like: Pearson, Spearman, Kendall, R2, MAE, MSE on continuous scores).
+(an absolute task: Pearson, Spearman, Kendall, R2, MAE, MSE on continuous scores).
 
 Every (code, variant, size) runs in its own process with ``--code`` first on ``sys.path``, so the same script
 measures this tree and another checkout (``--before /work/main``). Peak memory is the process's peak resident set
@@ -74,13 +74,13 @@ def _documents(variant: str, n: int, seed: int = 0):
     rng = np.random.default_rng(seed)
     if variant == "absolute":
         gold = rng.integers(1, 6, n)
-        docs = [records.absolute(benchmark="mt_bench_absolute", id=i, row=i, instruction=f"q{i}", response=f"r{i}",
+        docs = [records.absolute(benchmark="synthetic_absolute", id=i, row=i, instruction=f"q{i}", response=f"r{i}",
                                  gold_score=float(g), rubric=records.rubric("c", list("12345"))) for i, g in enumerate(gold)]
         preds = np.clip(gold + rng.normal(0, 1, n), 1, 5).round(3)
         return docs, [{"idx": i, "p": float(p)} for i, p in enumerate(preds)], None
     pairs = n // 2 if variant == "swap" else n
     gold = rng.choice(["a", "b", "tie"], pairs, p=[0.42, 0.47, 0.11])
-    docs = [records.pairwise(benchmark="pandalm_test", id=i, row=i, instruction=f"q{i}", response_a=f"x{i}",
+    docs = [records.pairwise(benchmark="synthetic_pairwise", id=i, row=i, instruction=f"q{i}", response_a=f"x{i}",
                              response_b=f"y{i}", gold=str(g), prompt_family="pandalm", label_encoding="pandalm")
             for i, g in enumerate(gold)]
     code = {"tie": 0, "a": 1, "b": 2}

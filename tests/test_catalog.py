@@ -71,6 +71,8 @@ def test_catalog_matches_task_folders_and_yamls(entries, manager):
             assert bool(kwargs.get("swap", False)) == is_swap, task
             doc = _sample_doc(e["kind"], kwargs["benchmark"], is_swap)
             assert harness.metric_names(doc) == declared, f"{task}: metric_names(doc) disagrees with the YAML"
+    catalog = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))  # question-only tasks (tools area), own list
+    listed |= {TASKS_DIR / q["folder"] / f"{q['name']}.yaml" for q in catalog.get("question_tasks") or []}
     unlisted = sorted(str(p.relative_to(TASKS_DIR)) for p in _task_yamls() - listed)
     assert not unlisted, f"task YAMLs missing from tasks.yaml: {unlisted}"
 
