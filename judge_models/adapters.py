@@ -26,6 +26,7 @@ import json
 import logging
 import shutil
 import sys
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -304,6 +305,23 @@ def resolve_adapter(spec: str | None = None, *, pretrained: str | None = None, j
 
 
 # --------------------------------------------------------------------------- weights onto a model
+@contextmanager
+def quiet_transformers():
+    """transformers' logging (its load report) and its weight-loading progress bar off for a block."""
+    from transformers.utils import logging as hf_logging
+
+    level = hf_logging.get_verbosity()
+    bars = hf_logging.is_progress_bar_enabled()
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        hf_logging.set_verbosity(level)
+        if bars:
+            hf_logging.enable_progress_bar()
+
+
 def apply_weights(model, resolved: ResolvedAdapter, merge: bool = True):
     """The adapter's weights on ``model`` (the base, loaded): a LoRA attached with peft (merged unless ``merge`` is
     false), or the merged weights of a merged folder copied in. Returns the model to use."""
@@ -327,6 +345,7 @@ def apply_weights(model, resolved: ResolvedAdapter, merge: bool = True):
         with warnings.catch_warnings():  # peft's deprecation notes about transformers internals
             warnings.simplefilter("ignore", FutureWarning)
             peft_model = PeftModel.from_pretrained(model, str(resolved.folder), is_trainable=False)
+            return peft_model.merge_and_unload() if merge else peft_model
     except (RuntimeError, ValueError, KeyError) as err:
         short = str(err).strip().splitlines()
         trained_on = resolved.config.get("base_model") or read_json(
@@ -335,7 +354,6 @@ def apply_weights(model, resolved: ResolvedAdapter, merge: bool = True):
             f"adapter {resolved.folder} does not fit the base model pretrained={resolved.base_model!r}: it was "
             f"trained on {trained_on!r}. Pass pretrained={trained_on} (or the same model from another location). "
             f"peft said: {' | '.join(short[:3])}") from err
-    return peft_model.merge_and_unload() if merge else peft_model
 
 
 # --------------------------------------------------------------------------- the merged (shipped) form
@@ -352,9 +370,10 @@ def merge(adapter: str, out: str | Path) -> Path:
         raise AdapterError(f"{adapter}: merge takes a LoRA score-head adapter folder, this is a {resolved.kind} "
                            f"folder{'' if resolved.head else ' without a score head'}")
     acfg = read_json(resolved.folder / "adapter_config.json")
-    base = AutoModelForSequenceClassification.from_pretrained(resolved.base_path, num_labels=resolved.num_labels,
-                                                              dtype=torch.float32, use_safetensors=True,
-                                                              revision=resolved.revision)
+    with quiet_transformers():
+        base = AutoModelForSequenceClassification.from_pretrained(
+            resolved.base_path, num_labels=resolved.num_labels, dtype=torch.float32, use_safetensors=True,
+            revision=resolved.revision)
     if base.config.pad_token_id is None:
         base.config.pad_token_id = 0
     before = {k: v.clone() for k, v in base.state_dict().items()}

@@ -37,7 +37,6 @@ import importlib.util
 import logging
 import math
 import os
-from contextlib import contextmanager
 from datetime import timedelta
 from typing import Callable, Sequence
 
@@ -47,6 +46,7 @@ from judge_models.adapters import (  # noqa: F401  (re-exported: the names judge
     adapter_has_head,
     apply_weights,
     parse_bool,
+    quiet_transformers,
     read_json,
     resolve_adapter,
 )
@@ -183,23 +183,6 @@ class TruncationLog:
         self.total += 1
         self.truncated += bool(truncated)
         self.overlong += bool(overlong)
-
-
-@contextmanager
-def quiet_transformers():
-    """transformers' logging (its load report) and its weight-loading progress bar off for a block."""
-    from transformers.utils import logging as hf_logging
-
-    level = hf_logging.get_verbosity()
-    bars = hf_logging.is_progress_bar_enabled()
-    hf_logging.set_verbosity_error()
-    hf_logging.disable_progress_bar()
-    try:
-        yield
-    finally:
-        hf_logging.set_verbosity(level)
-        if bars:
-            hf_logging.enable_progress_bar()
 
 
 # --------------------------------------------------------------------------- the base class
