@@ -278,7 +278,7 @@ def resolve_adapter(spec: str | None = None, *, pretrained: str | None = None, j
 
     head = head or config.get("head")
     num_labels = int(num_labels or config.get("num_labels") or 0) or None
-    if head is None and num_labels is None and kind in ("lora", "merged"):
+    if num_labels is None and kind in ("lora", "merged"):
         task_type = read_json(folder / "adapter_config.json").get("task_type") if kind == "lora" else "SEQ_CLS"
         if task_type == "SEQ_CLS":
             weights = folder / ("adapter_model.safetensors" if kind == "lora" else MERGED_WEIGHTS)
