@@ -30,6 +30,11 @@ gives each rank its shard of the requests and gathers the per-document results; 
 ``--cpu`` launcher starts a single process unless it is given an MPI hostfile, so launch them torchrun-style with
 ``accelerate launch --multi_gpu --num_processes N -m lm_eval ...`` (or ``torchrun --nproc_per_node N -m lm_eval``)
 on a machine without CUDA (or with ``--device cpu``); each process then takes ``cores / N`` torch threads.
+
+Loading is quiet: transformers' load report is silenced; weights it would call "newly initialized" are logged in one
+line when the adapter provides them (the score head), and stay a warning when nothing does. Finding the weights is
+``judge_models.adapters``' job. (About 500 lines: the device, loading, batching and token-id helpers that all four
+torch judges share are kept in one module so that each judge imports one base.)
 """
 from __future__ import annotations
 
