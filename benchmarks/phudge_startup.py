@@ -6,6 +6,8 @@ batch-size setting, each in a fresh process. Prints a markdown table; asserts no
 
 ``--code DIR`` runs another checkout's code (``PYTHONPATH=DIR``), e.g. ``--code /work/main`` for "before";
 ``--label`` names that code in the table. ``default`` runs without ``--batch_size`` (what a user types first).
+``--load-only N``: instead, the time to construct the default judge (``PhudgeJudge()``: resolve, load, adapter)
+in N fresh processes per code, alternating between the codes (the median is printed).
 """
 from __future__ import annotations
 
@@ -72,6 +74,36 @@ def run_one(code: Path, task: str, batch: str, limit: int | None, threads: int) 
             "f1": metrics.get("f1_macro,none"), "stderr": proc.stderr}
 
 
+LOAD_DRIVER = r"""
+import time
+t = time.perf_counter()
+from judge_models.phudge import PhudgeJudge
+t_import = time.perf_counter()
+PhudgeJudge(device="cpu")
+print(t_import - t, time.perf_counter() - t_import)
+"""
+
+
+def load_only(codes, labels, repeats: int, threads: int) -> None:
+    import statistics
+
+    times = {label: [] for label in labels}
+    for _ in range(repeats):
+        for label, code in zip(labels, codes):
+            env = {**os.environ, "PYTHONPATH": str(code), "OMP_NUM_THREADS": str(threads), "HF_HUB_OFFLINE": "1",
+                   "TRANSFORMERS_OFFLINE": "1", "TOKENIZERS_PARALLELISM": "false"}
+            proc = subprocess.run([sys.executable, "-c", LOAD_DRIVER], cwd=code, env=env, capture_output=True,
+                                  text=True, check=True)
+            times[label].append([float(x) for x in proc.stdout.split()[-2:]])
+    print(f"\n`PhudgeJudge()` (phudge-mini) in a fresh process, median of {repeats}, alternating\n")
+    print("| code | import (s) | construct: resolve + load + adapter (s) |")
+    print("|---|---:|---:|")
+    for label in labels:
+        imp = statistics.median(t[0] for t in times[label])
+        load = statistics.median(t[1] for t in times[label])
+        print(f"| {label} | {imp:.2f} | {load:.2f} |")
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--task", default="pandalm_test")
@@ -80,9 +112,13 @@ def main(argv=None) -> int:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--code", action="append", default=None, help="checkout(s) whose code runs (default: this one)")
     p.add_argument("--label", action="append", default=None, help="a name per --code")
+    p.add_argument("--load-only", type=int, default=0, metavar="N", help="time only the judge's construction")
     opts = p.parse_args(argv)
     codes = [Path(c).resolve() for c in (opts.code or [ROOT])]
     labels = opts.label or [c.name for c in codes]
+    if opts.load_only:
+        load_only(codes, labels, opts.load_only, opts.threads)
+        return 0
     if "JUDGE_DATA_DIR" not in os.environ:
         print("note: JUDGE_DATA_DIR is not set: the task downloads its file (offline this fails)", file=sys.stderr)
     rows = []
