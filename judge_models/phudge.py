@@ -107,7 +107,7 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
             continue
         value_ids = tokenizer(value, add_special_tokens=False)["input_ids"]
 
-        def attempt(keep, name=name, value=value, value_ids=value_ids):
+        def attempt(keep, name=name, value=value, value_ids=value_ids, fields=fields):
             trial = {**fields, name: middle_cut(tokenizer, value, keep, MARKER, ids=value_ids)}
             return _render(tokenizer, trial, response, rubric, use_chat_template)
 

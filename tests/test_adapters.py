@@ -19,6 +19,7 @@ from judge_models.adapters import (
     parse_bool,
     resolve_adapter,
 )
+from tests.test_judges import one_thread  # noqa: F401  (autouse: the tiny models on one thread)
 from tests.tiny_models import tiny_phi3_folder, tiny_phudge_adapter
 
 ABS = records.absolute(benchmark="unit", id="a1", row=0, instruction="What is 2+2?", response="It is 4.",
@@ -32,16 +33,6 @@ def tiny(tmp_path_factory):
     d = tmp_path_factory.mktemp("adapters")
     return SimpleNamespace(dir=d, base=tiny_phi3_folder(d), reg=tiny_phudge_adapter(d, "regression"),
                            cls=tiny_phudge_adapter(d, "classification"))
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def released_phudge_adapter(tiny) -> Path:
