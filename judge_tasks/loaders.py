@@ -1,26 +1,72 @@
-"""Upstream files -> normalised records (``records``), one loader per published format.
+"""Upstream files -> normalised records (``records``), one loader per published file *format*.
 
-Files are accepted exactly as published. A malformed row raises ``RecordError`` naming file, row and field.
-Rows a benchmark's own rule filters out (JudgeLM's ``[-1, -1]`` GPT-4 scores) are counted on every record
-(``meta["filtered_rows"]``) and reported as the ``filtered_rows`` metric; nothing is dropped silently.
+Which benchmark reads which format, with which files and arguments, is the ``loader:`` of its entry in the
+registry (``tasks.yaml``); ``load`` looks it up and calls ``FORMATS[format](benchmark, **arguments)``. Every format
+function takes the benchmark's name first and its (main) upstream file name second, so that the training pool
+can call it on any file of that format. Files are accepted exactly as published. A malformed row raises
+``RecordError`` naming file, row and field. Rows a benchmark's own rule filters out (JudgeLM's ``[-1, -1]``
+GPT-4 scores) are counted on every record (``meta["filtered_rows"]``) and reported as the ``filtered_rows``
+metric; nothing is dropped silently.
+
+Length: just over 400 lines because each format's field checks sit in its own row loop, beside the row they
+check; the shared field validators would be the part to move out if it grows further.
 """
 from __future__ import annotations
 
+import math
 import random
-import re
 import statistics
 from pathlib import Path
 
 from judge_core import labels, records
 from judge_core.records import RecordError
 from judge_core.scales import verdict_from_scores
+from judge_tasks import registry
 from judge_tasks.sources import locate, read_rows
 
 # --------------------------------------------------------------------------- Prometheus prompt -> fields
-_SECTION = re.compile(r"^###(Task Description|The instruction to evaluate|Response to evaluate|"
-                      r"Reference Answer \(Score 5\)|Score Rubrics|Feedback):[ \n]?", re.M)
-_RUBRIC = re.compile(r"\A\[(?P<criteria>.*)\]\nScore 1: (?P<s1>.*)\nScore 2: (?P<s2>.*)\nScore 3: (?P<s3>.*)\n"
-                     r"Score 4: (?P<s4>.*)\nScore 5: (?P<s5>.*)\Z", re.S)
+#: the section headers of a stored Prometheus absolute prompt, each at the start of a line as ``###<name>:``
+_SECTIONS = ("Task Description", "The instruction to evaluate", "Response to evaluate", "Reference Answer (Score 5)",
+             "Score Rubrics", "Feedback")
+
+
+def _sections(text: str) -> list[tuple[str, int, int]]:
+    """(name, start, end of header) of every ``###<name>:`` header at a line start, in order; one optional space or
+    newline after the colon belongs to the header. String scanning only: linear in the prompt's length."""
+    found, pos, taken = [], 0, 0
+    while True:
+        at = text.find("###", pos)
+        if at < 0:
+            return found
+        pos = at + 1
+        if at < taken or (at > 0 and text[at - 1] != "\n"):
+            continue
+        for name in _SECTIONS:
+            if text.startswith(name + ":", at + 3):
+                end = at + 3 + len(name) + 1
+                if text[end:end + 1] in (" ", "\n") and end < len(text):
+                    end += 1
+                found.append((name, at, end))
+                taken = pos = end
+                break
+
+
+def _split_rubric(body: str):
+    """``[criteria]\\nScore 1: ...\\nScore 5: ...`` -> (criteria, [5 descriptions]) or None. Where a separator
+    occurs more than once, the earlier fields take the longest text (what a greedy pattern would give): the
+    separators are found from the right, each before the next one, so the work is linear."""
+    seps = ["]\nScore 1: ", "\nScore 2: ", "\nScore 3: ", "\nScore 4: ", "\nScore 5: "]
+    if not body.startswith("["):
+        return None
+    starts, limit = [0] * 5, len(body)
+    for k in range(4, -1, -1):
+        at = body.rfind(seps[k], 1, limit)
+        if at < 0:
+            return None
+        starts[k], limit = at, at
+    ends = [starts[k] + len(seps[k]) for k in range(5)]
+    parts = [body[ends[k]:starts[k + 1]] for k in range(4)] + [body[ends[4]:]]
+    return body[1:starts[0]], parts
 
 
 def parse_prometheus_prompt(prompt: str, file="<prompt>", row=0, field="instruction") -> dict:
@@ -28,30 +74,31 @@ def parse_prometheus_prompt(prompt: str, file="<prompt>", row=0, field="instruct
     if not isinstance(prompt, str):
         raise RecordError(file, row, field, f"expected a prompt string, got {type(prompt).__name__}")
     text = prompt.strip().rstrip('",') + " "  # kaistAI copies end in '",'; the prompt ends in '###Feedback: '
-    found = list(_SECTION.finditer(text))
+    found = _sections(text)
     sections = {}
-    for i, m in enumerate(found):
-        end = found[i + 1].start() if i + 1 < len(found) else len(text)
-        body = text[m.end():end]
+    for i, (name, _, header_end) in enumerate(found):
+        end = found[i + 1][1] if i + 1 < len(found) else len(text)
+        body = text[header_end:end]
         if i + 1 < len(found):
             if not body.endswith("\n\n"):
-                raise RecordError(file, row, field, f"section ###{m.group(1)} is not followed by a blank line")
+                raise RecordError(file, row, field, f"section ###{name} is not followed by a blank line")
             body = body[:-2]
-        sections[m.group(1)] = body
+        sections[name] = body
     for needed in ("The instruction to evaluate", "Response to evaluate", "Score Rubrics"):
         if needed not in sections:
             raise RecordError(file, row, field, f"no ###{needed}: section (not a Prometheus absolute prompt)")
-    rub = _RUBRIC.match(sections["Score Rubrics"])
+    rub = _split_rubric(sections["Score Rubrics"])
     if rub is None:
         raise RecordError(file, row, field, "the ###Score Rubrics: section is not '[criteria]' + 'Score 1..5:' lines")
     return {
         "instruction": sections["The instruction to evaluate"],
         "response": sections["Response to evaluate"],
         "reference": sections.get("Reference Answer (Score 5)"),
-        "rubric": records.rubric(rub["criteria"], [rub[f"s{i}"] for i in range(1, 6)]),
+        "rubric": records.rubric(*rub),
     }
 
 
+# --------------------------------------------------------------------------- field validators
 def _field(row: dict, name: str, file, index):
     if not isinstance(row, dict):
         raise RecordError(file, index, name, f"row is a {type(row).__name__}, not an object")
@@ -63,53 +110,128 @@ def _field(row: dict, name: str, file, index):
 def _text(row: dict, name: str, file, index) -> str:
     """A text field. A few upstream responses are JSON scalars (PandaLM has ``false`` answers); they are read as
     the text the upstream code formats them to (``str``). Objects, lists and null are errors."""
-    value = _field(row, name, file, index)
+    return _as_text(_field(row, name, file, index), file, index, name)
+
+
+def _as_text(value, file, index, name) -> str:
     if isinstance(value, str):
         return value
     if isinstance(value, (bool, int, float)):
         return str(value)
-    raise RecordError(file, index, name, f"expected text, got {type(value).__name__}")
+    raise RecordError(file, index, name, f"expected text, got {_json_kind(value)}")
+
+
+def _optional_text(row: dict, name: str, file, index) -> str:
+    """A text field that may be absent, null or empty (read as "")."""
+    if not isinstance(row, dict):
+        raise RecordError(file, index, name, f"row is a {type(row).__name__}, not an object")
+    value = row.get(name)
+    return "" if value is None else _as_text(value, file, index, name)
+
+
+def _json_kind(value) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), f"a {type(value).__name__}")
+
+
+def _number(value, file, index, field) -> float:
+    """A JSON number: booleans, strings, null and lists are errors, not 1.0 / parsed text / a crash."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise RecordError(file, index, field, f"expected a number, got {_json_kind(value)}: {value!r}")
+    try:
+        number = float(value)
+    except OverflowError:
+        raise RecordError(file, index, field, f"number too large: {value!r}") from None
+    if not math.isfinite(number):
+        raise RecordError(file, index, field, f"not a finite number: {value!r}")
+    return number
 
 
 def _score(value, file, index, field, lo, hi) -> float:
     values = value if isinstance(value, list) else [value]
-    try:
-        nums = [float(v) for v in values]
-    except (TypeError, ValueError):
-        raise RecordError(file, index, field, f"not a number or list of numbers: {value!r}") from None
-    if not nums:
+    if not values:
         raise RecordError(file, index, field, "empty list of scores")
+    try:
+        nums = [_number(v, file, index, field) for v in values]
+    except RecordError:
+        raise RecordError(file, index, field, f"not a number or list of numbers: {value!r}") from None
     if any(not lo <= v <= hi for v in nums):
         raise RecordError(file, index, field, f"score outside [{lo}, {hi}]: {value!r}")
     return statistics.fmean(nums)
 
 
+def _code(row: dict, name: str, codes: dict, file, index, meaning: str):
+    """An integer label of ``codes``; a boolean (``true`` == 1 in Python), a string or a list is an error."""
+    value = _field(row, name, file, index)
+    if isinstance(value, bool) or not isinstance(value, int) or value not in codes:
+        raise RecordError(file, index, name, f"expected {meaning}, got {value!r}")
+    return value
+
+
+def _id(row: dict, name: str, index, file):
+    """The upstream id in ``name`` (text or integer), or the row number when the file has none."""
+    if name not in row:
+        return index
+    value = row[name]
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise RecordError(file, index, name, f"expected an id (text or integer), got {value!r}")
+    return value
+
+
+class _UniqueIds:
+    """Refuses a second row with the same id (a join or a replay would silently keep only one of them)."""
+
+    def __init__(self, file, field: str):
+        self.file, self.field, self.first = file, field, {}
+
+    def add(self, value, index):
+        if isinstance(value, bool) or not isinstance(value, (str, int)):
+            raise RecordError(self.file, index, self.field, f"expected an id (text or integer), got {value!r}")
+        key = str(value)
+        if key in self.first:
+            raise RecordError(self.file, index, self.field, f"duplicate id {value!r} (first at row {self.first[key]})")
+        self.first[key] = index
+        return value
+
+
+def _known_sources(benchmark: str):
+    """The per-source labels a benchmark's catalog entry lists (``labels: source:``), or None."""
+    try:
+        labels_ = registry.benchmark(benchmark).get("labels") or {}
+    except KeyError:
+        return None
+    known = labels_.get("source") if isinstance(labels_, dict) else None
+    return set(known) if known else None
+
+
 # --------------------------------------------------------------------------- absolute Prometheus files
-def prometheus_absolute(benchmark: str, file_name: str, gold_field: str = "gpt4_score", **_) -> list[dict]:
-    """feedback_collection_(ood_)test / vicuna_eval / mt_bench_eval / flask_eval: gold = mean of the scores."""
-    path = locate(file_name)
+def prometheus_absolute(benchmark: str, file: str, gold_field: str = "gpt4_score", scale=(1, 5), **_) -> list[dict]:
+    """Prometheus absolute-grading files (a stored prompt + scores per row): gold = mean of ``gold_field``."""
+    path = locate(file)
     out = []
-    for i, row in enumerate(read_rows(path)):
+    for i, row in enumerate(read_rows(path, expect="array")):
         fields = parse_prometheus_prompt(_field(row, "instruction", path, i), path, i)
-        gold = _score(_field(row, gold_field, path, i), path, i, gold_field, 1, 5)
+        gold = _score(_field(row, gold_field, path, i), path, i, gold_field, *scale)
         n_gold = len(row[gold_field]) if isinstance(row[gold_field], list) else 1
+        category = "category" if "category" in row else "criteria"
         out.append(records.absolute(
-            benchmark=benchmark, id=row.get("idx", i), row=i, gold_score=gold, scale=(1, 5),
-            prompt_family="prometheus_absolute",
-            meta={"source": str(row.get("response_source", "")),
-                  "category": str(row.get("category", row.get("criteria", ""))), "n_gold": n_gold},
+            benchmark=benchmark, id=_id(row, "idx", i, path), row=i, gold_score=gold, scale=tuple(scale),
+            prompt_family="prometheus_absolute", source_file=path,
+            meta={"source": _optional_text(row, "response_source", path, i),
+                  "category": _optional_text(row, category, path, i), "n_gold": n_gold},
             **fields))
     return out
 
 
 # --------------------------------------------------------------------------- pairwise Prometheus files
-def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> list[dict]:
+def prometheus_pairwise(benchmark: str, file: str, seed: int = 42, label_encoding: str = "ab", **_) -> list[dict]:
     """chosen_instruction / rejected_instruction (/ tie): two absolute prompts that differ only in the
     response. The chosen response is placed at A or B by a seeded coin (upstream used an unseeded one)."""
-    path = locate(file_name)
+    path = locate(file)
     rng = random.Random(seed)
+    known_sources = _known_sources(benchmark)
     out = []
-    for i, row in enumerate(read_rows(path)):
+    for i, row in enumerate(read_rows(path, expect="array")):
         chosen = parse_prometheus_prompt(_field(row, "chosen_instruction", path, i), path, i, "chosen_instruction")
         rejected = parse_prometheus_prompt(_field(row, "rejected_instruction", path, i), path, i,
                                            "rejected_instruction")
@@ -118,101 +240,97 @@ def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> 
                 raise RecordError(path, i, "rejected_instruction",
                                   f"its {key} differs from chosen_instruction's (only the response may differ)")
         tie = row.get("tie", 0)
-        if tie not in (0, 1, True, False):
+        if not isinstance(tie, (int, bool)) or tie not in (0, 1):  # a boolean is a fine tie flag
             raise RecordError(path, i, "tie", f"expected 0 or 1, got {tie!r}")
+        source = _optional_text(row, "source", path, i)
+        if known_sources is not None and source not in known_sources:
+            raise RecordError(path, i, "source", f"unknown source {source!r}: {benchmark}'s catalog entry "
+                                                 f"(tasks.yaml labels: source:) lists {', '.join(sorted(known_sources))}")
         chosen_at_a = rng.random() < 0.5
         a, b = (chosen, rejected) if chosen_at_a else (rejected, chosen)
         gold = "tie" if tie else ("a" if chosen_at_a else "b")
         out.append(records.pairwise(
-            benchmark=benchmark, id=row.get("idx", i), row=i, instruction=chosen["instruction"],
+            benchmark=benchmark, id=_id(row, "idx", i, path), row=i, instruction=chosen["instruction"],
             response_a=a["response"], response_b=b["response"], gold=gold, rubric=chosen["rubric"],
-            reference=chosen["reference"], prompt_family="prometheus_relative", label_encoding="ab",
-            meta={"source": str(row.get("source", ""))}))
+            reference=chosen["reference"], prompt_family="prometheus_relative", label_encoding=label_encoding,
+            source_file=path, meta={"source": source}))
     return out
 
 
 # --------------------------------------------------------------------------- Auto-J pairwise
-AUTOJ_LABELS = labels.INTEGER_CODES["autoj"]
-
-
-def autoj_pairwise(benchmark: str = "autoj_pairwise", file_name: str = "autoj_pairwise.json", **_) -> list[dict]:
-    return _autoj_rows(benchmark, locate(file_name))
-
-
-def _autoj_rows(benchmark: str, path: Path) -> list[dict]:
+def autoj_pairs(benchmark: str, file: str | None = None, bundled: str | None = None,
+                label_encoding: str = "autoj", **_) -> list[dict]:
+    """Auto-J's pairwise format (``prompt``, ``response 1``, ``response 2``, integer ``label``): an upstream
+    ``file``, or a file ``bundled`` in this package (path relative to ``judge_tasks/``)."""
+    if (file is None) == (bundled is None):
+        raise ValueError(f"{benchmark}: the autoj_pairs loader takes exactly one of file / bundled")
+    path = Path(__file__).parent / bundled if bundled else locate(file)
+    codes = labels.INTEGER_CODES[label_encoding]
     out = []
-    for i, row in enumerate(read_rows(path)):
-        label = _field(row, "label", path, i)
-        if label not in AUTOJ_LABELS:
-            raise RecordError(path, i, "label", f"expected 0 (response 1), 1 (response 2) or 2 (tie), got {label!r}")
+    for i, row in enumerate(read_rows(path, expect="array")):
+        label = _code(row, "label", codes, path, i, "0 (response 1), 1 (response 2) or 2 (tie)")
         out.append(records.pairwise(
             benchmark=benchmark, id=i, row=i, instruction=_text(row, "prompt", path, i),
             response_a=_text(row, "response 1", path, i), response_b=_text(row, "response 2", path, i),
-            gold=AUTOJ_LABELS[label], prompt_family="prometheus_relative", label_encoding="autoj",
-            meta={"source": str(row.get("scenario", ""))}))
+            gold=codes[label], prompt_family="prometheus_relative", label_encoding=label_encoding,
+            source_file=path, meta={"source": _optional_text(row, "scenario", path, i)}))
     return out
 
 
-#: 16 question / good answer / poor answer pairs written by this project (Auto-J's pairwise format)
-DEMO_FILE = Path(__file__).with_name("demo_documents.jsonl")
-
-
-def judge_demo(**_) -> list[dict]:
-    return _autoj_rows("judge_demo", DEMO_FILE)
-
-
 # --------------------------------------------------------------------------- PandaLM test set
-PANDALM_LABELS = labels.INTEGER_CODES["pandalm"]
-
-
-def pandalm_test(benchmark: str = "pandalm_test", file_name: str = "testset-v1.json", **_) -> list[dict]:
-    """Gold is the majority of annotator1..3 (0 = Tie, 1 = response 1, 2 = response 2)."""
-    path = locate(file_name)
+def pandalm_annotated(benchmark: str, file: str, label_encoding: str = "pandalm", **_) -> list[dict]:
+    """PandaLM's annotated test-set format: gold is the majority of annotator1..3 (0 = Tie, 1 = response 1,
+    2 = response 2)."""
+    path = locate(file)
+    codes = labels.INTEGER_CODES[label_encoding]
+    ids = _UniqueIds(path, "idx")
     out = []
-    for i, row in enumerate(read_rows(path)):
-        votes = []
-        for k in ("annotator1", "annotator2", "annotator3"):
-            v = _field(row, k, path, i)
-            if v not in PANDALM_LABELS:
-                raise RecordError(path, i, k, f"expected 0 (tie), 1 or 2, got {v!r}")
-            votes.append(v)
+    for i, row in enumerate(read_rows(path, expect="array")):
+        votes = [_code(row, k, codes, path, i, "0 (tie), 1 or 2")
+                 for k in ("annotator1", "annotator2", "annotator3")]
         top = max(set(votes), key=votes.count)
         if votes.count(top) == 1:
             raise RecordError(path, i, "annotator1..3", f"three-way split {votes}: no majority")
-        instruction, input_text = _text(row, "instruction", path, i), row.get("input") or ""
+        instruction, input_text = _text(row, "instruction", path, i), _optional_text(row, "input", path, i)
         out.append(records.pairwise(
-            benchmark=benchmark, id=row.get("idx", i), row=i,
+            benchmark=benchmark, id=ids.add(row["idx"], i) if "idx" in row else i, row=i, source_file=path,
             instruction=f"{instruction}\n\n{input_text}" if input_text else instruction,
             response_a=_text(row, "response1", path, i), response_b=_text(row, "response2", path, i),
-            gold=PANDALM_LABELS[top], prompt_family="pandalm", label_encoding="pandalm",
-            meta={"task_instruction": instruction, "input": input_text, "source": str(row.get("motivation_app", ""))}))
+            gold=codes[top], prompt_family="pandalm", label_encoding=label_encoding,
+            meta={"task_instruction": instruction, "input": input_text,
+                  "source": _optional_text(row, "motivation_app", path, i)}))
     return out
 
 
 # --------------------------------------------------------------------------- JudgeLM val 5K
-def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **_) -> list[dict]:
-    """Questions and answers (``judgelm_val_5k.jsonl``) joined on ``question_id`` with GPT-4's scores
-    (``*_gpt4.jsonl`` or ``*_gpt4_with_reference.jsonl``) and, with reference, the reference answers.
-    GPT-4 scores of ``[-1, -1]`` are JudgeLM's "invalid" rows: filtered, and counted."""
-    qa_path = locate("judgelm_val_5k.jsonl")
-    gold_path = locate("judgelm_val_5k_gpt4_with_reference.jsonl" if with_reference else "judgelm_val_5k_gpt4.jsonl")
-    gold = {}
-    for i, row in enumerate(read_rows(gold_path)):
+def judgelm_scored(benchmark: str, file: str, gold_file: str, reference_file: str | None = None,
+                   label_encoding: str = "judgelm", **_) -> list[dict]:
+    """JudgeLM's format: questions and answers (``file``) joined on ``question_id`` with GPT-4's score pairs
+    (``gold_file``) and, when given, the reference answers (``reference_file``). GPT-4 scores of ``[-1, -1]``
+    are JudgeLM's "invalid" rows: filtered, and counted."""
+    with_reference = reference_file is not None
+    qa_path = locate(file)
+    gold_path = locate(gold_file)
+    gold, gold_ids = {}, _UniqueIds(gold_path, "question_id")
+    for i, row in enumerate(read_rows(gold_path, expect="array")):
         score = _field(row, "score", gold_path, i)
         if not (isinstance(score, list) and len(score) == 2):
             raise RecordError(gold_path, i, "score", f"expected [score 1, score 2], got {score!r}")
-        gold[_field(row, "question_id", gold_path, i)] = [float(s) for s in score]
+        pair = [_number(s, gold_path, i, "score") for s in score]
+        gold[gold_ids.add(_field(row, "question_id", gold_path, i), i)] = pair
     refs = {}
     if with_reference:
-        ref_path = locate("judgelm_val_5k_references.jsonl")
-        for i, row in enumerate(read_rows(ref_path)):
+        ref_path = locate(reference_file)
+        ref_ids = _UniqueIds(ref_path, "question_id")
+        for i, row in enumerate(read_rows(ref_path, expect="array")):
             ref = _field(row, "reference", ref_path, i)
             if not isinstance(ref, dict) or "text" not in ref:
                 raise RecordError(ref_path, i, "reference", "expected an object with 'text'")
-            refs[_field(row, "question_id", ref_path, i)] = ref["text"]
-    out, filtered = [], 0
-    for i, row in enumerate(read_rows(qa_path)):
-        qid = _field(row, "question_id", qa_path, i)
+            refs[ref_ids.add(_field(row, "question_id", ref_path, i), i)] = _as_text(ref["text"], ref_path, i,
+                                                                                     "reference")
+    out, filtered, qa_ids = [], 0, _UniqueIds(qa_path, "question_id")
+    for i, row in enumerate(read_rows(qa_path, expect="array")):
+        qid = qa_ids.add(_field(row, "question_id", qa_path, i), i)
         if qid not in gold:
             raise RecordError(gold_path, "-", "question_id", f"no GPT-4 score for question_id {qid} of {qa_path}")
         s1, s2 = gold[qid]
@@ -221,12 +339,14 @@ def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **
             continue
         if with_reference and qid not in refs:
             raise RecordError(qa_path, i, "question_id", f"no reference answer for question_id {qid}")
+        models = (_optional_text(row, "answer1_model_id", qa_path, i), _optional_text(row, "answer2_model_id", qa_path, i))
         out.append(records.pairwise(
             benchmark=benchmark, id=qid, row=i, instruction=_text(row, "question_body", qa_path, i),
             response_a=_text(row, "answer1_body", qa_path, i), response_b=_text(row, "answer2_body", qa_path, i),
-            gold=verdict_from_scores(s1, s2), gold_scores=[s1, s2],
-            reference=refs.get(qid) if with_reference else None, prompt_family="judgelm", label_encoding="judgelm",
-            meta={"source": f"{row.get('answer1_model_id', '')} vs {row.get('answer2_model_id', '')}"}))
+            gold=verdict_from_scores(s1, s2), gold_scores=[s1, s2], source_file=qa_path,
+            reference=refs.get(qid) if with_reference else None, prompt_family="judgelm",
+            label_encoding=label_encoding,
+            meta={"source": f"{models[0]} vs {models[1]}"}))
     for r in out:
         r["meta"]["filtered_rows"] = filtered
     return out
@@ -239,15 +359,12 @@ def mmvet_class(score: float) -> str:
     return "correct" if s >= 1.0 else "wrong" if s <= 0.0 else "partial"
 
 
-def mm_vet_text(benchmark: str = "mm_vet_text", answers_file: str = "llava-v1.5-13b.json",
-                grades_file: str = "llava-v1.5-13b_gpt-4-grade-3runs.json", **_) -> list[dict]:
-    """Question + ground truth (``<AND>`` / ``<OR>`` kept as published) + one model's answer; gold is the mean
-    GPT-4 correctness score in [0, 1] of the chosen grade file."""
-    q_path, a_path, g_path = locate("mm-vet.json"), locate(answers_file), locate(grades_file)
-    questions, answers, grades = read_rows(q_path), read_rows(a_path), read_rows(g_path)
-    for path, obj in ((q_path, questions), (a_path, answers), (g_path, grades)):
-        if not isinstance(obj, dict):
-            raise RecordError(path, "-", "<top level>", "expected an object keyed by MM-Vet id (v1_0 ...)")
+def mmvet_graded(benchmark: str, file: str, answers_file: str, grades_file: str, scale=(0, 1), **_) -> list[dict]:
+    """MM-Vet's format: question + ground truth (``file``; ``<AND>`` / ``<OR>`` kept as published) + one model's
+    answer (``answers_file``); gold is the mean GPT-4 correctness score in [0, 1] of ``grades_file``."""
+    q_path, a_path, g_path = locate(file), locate(answers_file), locate(grades_file)
+    questions, answers, grades = (read_rows(q_path, expect="object"), read_rows(a_path, expect="object"),
+                                  read_rows(g_path, expect="object"))
     out = []
     for i, (qid, q) in enumerate(questions.items()):
         if qid not in answers:
@@ -255,42 +372,38 @@ def mm_vet_text(benchmark: str = "mm_vet_text", answers_file: str = "llava-v1.5-
         if qid not in grades:
             raise RecordError(g_path, qid, "<id>", "no grade for this MM-Vet id")
         grade = grades[qid]
-        if not isinstance(grade, dict) or "score" not in grade:
-            raise RecordError(g_path, qid, "score", "missing")
+        if not isinstance(grade, dict):
+            raise RecordError(g_path, qid, "score", f"expected an object with 'score', got {_json_kind(grade)}")
+        score = _field(grade, "score", g_path, qid)
+        capability = q.get("capability", []) if isinstance(q, dict) else None
+        if not isinstance(capability, list) or not all(isinstance(c, str) for c in capability):
+            raise RecordError(q_path, qid, "capability", f"expected a list of names, got {capability!r}")
         out.append(records.absolute(
-            benchmark=benchmark, id=qid, row=i, instruction=_field(q, "question", q_path, qid),
-            response=str(answers[qid]), reference=_field(q, "answer", q_path, qid),
-            gold_score=_score(grade["score"], g_path, qid, "score", 0, 1), scale=(0, 1),
-            prompt_family="judgelm",
-            meta={"capability": ",".join(q.get("capability", [])), "n_gold": len(grade["score"])}))
+            benchmark=benchmark, id=qid, row=i, instruction=_text(q, "question", q_path, qid),
+            response=_as_text(answers[qid], a_path, qid, "<answer>"), reference=_text(q, "answer", q_path, qid),
+            gold_score=_score(score, g_path, qid, "score", *scale), scale=tuple(scale),
+            prompt_family="judgelm", source_file=q_path,
+            meta={"capability": ",".join(capability), "n_gold": len(score) if isinstance(score, list) else 1}))
     return out
 
 
-# --------------------------------------------------------------------------- the catalogue
-BENCHMARKS = {
-    "feedback_bench": lambda **kw: prometheus_absolute("feedback_bench", "feedback_collection_test.json", **kw),
-    "feedback_ood": lambda **kw: prometheus_absolute("feedback_ood", "feedback_collection_ood_test.json", **kw),
-    "vicuna_bench": lambda **kw: prometheus_absolute("vicuna_bench", "vicuna_eval.json", **kw),
-    "mt_bench_absolute": lambda **kw: prometheus_absolute("mt_bench_absolute", "mt_bench_eval.json", **kw),
-    "flask_gpt4": lambda **kw: prometheus_absolute("flask_gpt4", "flask_eval.json", "gpt4_score", **kw),
-    "flask_human": lambda **kw: prometheus_absolute("flask_human", "flask_eval.json", "human_score", **kw),
-    "mm_vet_text": lambda **kw: mm_vet_text(**kw),
-    "preference_bench": lambda **kw: prometheus_pairwise("preference_bench", "preference_collection_ood_test.json", **kw),
-    "hhh_alignment": lambda **kw: prometheus_pairwise("hhh_alignment", "hhh_alignment_eval.json", **kw),
-    "mt_bench_human": lambda **kw: prometheus_pairwise("mt_bench_human", "mt_bench_human_judgement_eval.json", **kw),
-    "pandalm_test": lambda **kw: pandalm_test(**kw),
-    "judgelm_val": lambda **kw: judgelm_val("judgelm_val", with_reference=False, **kw),
-    "judgelm_val_ref": lambda **kw: judgelm_val("judgelm_val_ref", with_reference=True, **kw),
-    "autoj_pairwise": lambda **kw: autoj_pairwise(**kw),
-    "judge_demo": lambda **kw: judge_demo(**kw),
-}
+# --------------------------------------------------------------------------- formats and dispatch
+#: format name (``loader.format`` in tasks.yaml) -> loader function
+FORMATS = {f.__name__: f for f in (prometheus_absolute, prometheus_pairwise, autoj_pairs, pandalm_annotated,
+                                   judgelm_scored, mmvet_graded)}
+#: class rule name (``classes`` in tasks.yaml) -> score -> class, for absolute benchmarks also scored as classes
+CLASSIFIERS = {"mmvet": mmvet_class}
 
 
 def load(benchmark: str, swap: bool = False, **options) -> list[dict]:
-    """Records of one benchmark; with ``swap`` every pair twice, as published and with the responses swapped."""
-    if benchmark not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {benchmark!r}; known: {', '.join(sorted(BENCHMARKS))}")
-    recs = BENCHMARKS[benchmark](**options)
+    """Records of one benchmark (its registry ``loader:``, ``options`` overriding the arguments written there);
+    with ``swap`` every pair twice, as published and with the responses swapped."""
+    spec = registry.benchmark(benchmark)
+    arguments = {k: v for k, v in spec["loader"].items() if k != "format"}
+    arguments.setdefault("label_encoding", spec["label_encoding"])
+    if spec.get("scale"):
+        arguments.setdefault("scale", tuple(spec["scale"]))
+    recs = FORMATS[spec["loader"]["format"]](benchmark, **{**arguments, **options})
     if not swap:
         return recs
     if recs and recs[0]["kind"] != "pairwise":

@@ -100,6 +100,9 @@ def test_catalog_sizes_of_real_files(entries, monkeypatch):
             assert counts == gold, f"{name}: gold distribution {counts} != tasks.yaml {gold}"
         assert all(r["kind"] == e["kind"] for r in recs), name
         assert all(r["prompt_family"] == e["prompt_family"] for r in recs), name
+        assert all(r["label_encoding"] == e["label_encoding"] for r in recs), name
+        if e["kind"] == "absolute":
+            assert all(list(r["scale"]) == e["scale"] for r in recs), f"{name}: scale"
         assert any(r["reference"] is not None for r in recs) == e["reference"], f"{name}: reference flag"
         assert any(r["rubric"] is not None for r in recs) == e["rubric"], f"{name}: rubric flag"
 
