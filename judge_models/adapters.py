@@ -30,14 +30,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judge_core.judge_folder import ADAPTER_FILES, HEAD_NAMES, JUDGE_CONFIG, MODEL_CARD
 from judge_models import backbones
 
 log = logging.getLogger(__name__)
 
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-JUDGE_CONFIG = "judge_config.json"
+#: the merged form's one weights file (``merge`` writes it, ``apply_weights`` loads it over the base)
 MERGED_WEIGHTS = "merged_weights.safetensors"
-HEAD_NAMES = ("score", "classifier")
 HEADS = {"regression": 1, "classification": 5}
 #: package-embedded judges, by name
 EMBEDDED = {"phudge-mini": Path(__file__).with_name("phudge_mini")}
@@ -391,7 +390,7 @@ def merge(adapter: str, out: str | Path) -> Path:
                               "target_modules": sorted(set(acfg.get("target_modules") or [])),
                               "modules_to_save": sorted(set(acfg.get("modules_to_save") or []))}}
     (out / JUDGE_CONFIG).write_text(json.dumps(config, indent=2) + "\n")
-    for name in ("README.md",):
+    for name in (MODEL_CARD,):
         if (resolved.folder / name).is_file() and (resolved.folder / name).resolve() != (out / name).resolve():
             shutil.copyfile(resolved.folder / name, out / name)
     return out
