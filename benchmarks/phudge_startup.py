@@ -2,7 +2,7 @@
 (the judge's ``generate_until``) and after (metrics, bootstrap, writing), through the stock ``lm_eval`` CLI, per
 batch-size setting, each in a fresh process. Prints a markdown table; asserts nothing.
 
-    JUDGE_DATA_DIR=../shared/data python benchmarks/phudge_startup.py --task pandalm_test --batch default 1 32
+    JUDGE_DATA_DIR=../shared/data python benchmarks/phudge_startup.py --task TASK --batch default 1 32
 
 ``--code DIR`` runs another checkout's code (``PYTHONPATH=DIR``), e.g. ``--code /work/main`` for "before";
 ``--label`` names that code in the table. ``default`` runs without ``--batch_size`` (what a user types first).
@@ -106,7 +106,7 @@ def load_only(codes, labels, repeats: int, threads: int) -> None:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--task", default="pandalm_test")
+    p.add_argument("--task", required=True, help="a judge task (the issue-13 figures: the PandaLM test set)")
     p.add_argument("--batch", nargs="+", default=["default", "1", "32"], help="default | N | auto")
     p.add_argument("--limit", type=int, default=None, help="documents per run (all when not given)")
     p.add_argument("--threads", type=int, default=1)
