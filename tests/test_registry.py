@@ -29,11 +29,6 @@ SKIPPED_DIRS = {".git", ".venv", "venv", "build", "dist", "__pycache__", "tests"
 #: its file is clean; the test fails both when a file not listed here names a benchmark and when a listed file no
 #: longer names the benchmarks listed for it, so this list can only shrink)
 PENDING_REMOVAL: dict[str, set[str]] = {
-    "judge_tools/leaderboard.py": {  # tools engineer: columns / files from registry.benchmarks() / files(name)
-        "feedback_bench", "feedback_ood", "vicuna_bench", "mt_bench_absolute", "flask_gpt4", "flask_human",
-        "mm_vet_text", "preference_bench", "hhh_alignment", "mt_bench_human", "pandalm_test", "judgelm_val",
-        "judgelm_val_ref", "autoj_pairwise", "judge_demo"},
-    "judge_tools/report.py": {"mt_bench_absolute", "hhh_alignment", "mm_vet_text"},  # tools: docstring examples
     "judge_models/pandalm.py": {"pandalm_test"},  # judges engineer: usage line of the docstring
     "judge_models/prometheus.py": {"feedback_bench", "mt_bench_absolute"},  # judges: error message lists tasks
     "training/data.py": {"autoj_pairwise"},  # training engineer: name of the Auto-J pool source
