@@ -1,6 +1,6 @@
 """``longer``: the length baseline. On a pairwise task it prefers the longer response; equal lengths tie.
 
-``lm_eval --model longer --tasks pandalm_test,hhh_alignment,llmbar_adversarial_swap``
+``lm_eval --model longer --tasks <pairwise tasks, plain or _swap>``
 
 It reads nothing but the two responses, so any judge that does not beat it on a task has learned no more than
 "the longer answer wins" there: every table can show this floor beside the judges.
