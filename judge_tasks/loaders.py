@@ -11,7 +11,7 @@ import re
 import statistics
 from pathlib import Path
 
-from judge_core import labels, records
+from judge_core import labels, parsers, records
 from judge_core.records import RecordError
 from judge_core.scales import verdict_from_scores
 from judge_tasks.sources import locate, read_rows
@@ -90,14 +90,16 @@ def prometheus_absolute(benchmark: str, file_name: str, gold_field: str = "gpt4_
     path = locate(file_name)
     out = []
     for i, row in enumerate(read_rows(path)):
-        fields = parse_prometheus_prompt(_field(row, "instruction", path, i), path, i)
+        stored = _field(row, "instruction", path, i)
+        fields = parse_prometheus_prompt(stored, path, i)
         gold = _score(_field(row, gold_field, path, i), path, i, gold_field, 1, 5)
         n_gold = len(row[gold_field]) if isinstance(row[gold_field], list) else 1
         out.append(records.absolute(
             benchmark=benchmark, id=row.get("idx", i), row=i, gold_score=gold, scale=(1, 5),
             prompt_family="prometheus_absolute",
             meta={"source": str(row.get("response_source", "")),
-                  "category": str(row.get("category", row.get("criteria", ""))), "n_gold": n_gold},
+                  "category": str(row.get("category", row.get("criteria", ""))), "n_gold": n_gold,
+                  "prompt": stored},  # the complete prompt as stored: what a Prometheus judge is given
             **fields))
     return out
 
@@ -127,7 +129,9 @@ def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> 
             benchmark=benchmark, id=row.get("idx", i), row=i, instruction=chosen["instruction"],
             response_a=a["response"], response_b=b["response"], gold=gold, rubric=chosen["rubric"],
             reference=chosen["reference"], prompt_family="prometheus_relative", label_encoding="ab",
-            meta={"source": str(row.get("source", ""))}))
+            meta={"source": str(row.get("source", "")),  # the stored absolute prompts of A and B (published order)
+                  "prompt_a": row["chosen_instruction" if chosen_at_a else "rejected_instruction"],
+                  "prompt_b": row["rejected_instruction" if chosen_at_a else "chosen_instruction"]}))
     return out
 
 
@@ -148,7 +152,7 @@ def _autoj_rows(benchmark: str, path: Path) -> list[dict]:
         out.append(records.pairwise(
             benchmark=benchmark, id=i, row=i, instruction=_text(row, "prompt", path, i),
             response_a=_text(row, "response 1", path, i), response_b=_text(row, "response 2", path, i),
-            gold=AUTOJ_LABELS[label], prompt_family="prometheus_relative", label_encoding="autoj",
+            gold=AUTOJ_LABELS[label], prompt_family="autoj", label_encoding="autoj",
             meta={"source": str(row.get("scenario", ""))}))
     return out
 
@@ -201,7 +205,9 @@ def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **
         score = _field(row, "score", gold_path, i)
         if not (isinstance(score, list) and len(score) == 2):
             raise RecordError(gold_path, i, "score", f"expected [score 1, score 2], got {score!r}")
-        gold[_field(row, "question_id", gold_path, i)] = [float(s) for s in score]
+        text = row.get("text")  # the authors' gold: parse_score of GPT-4's text (eval_model_judgement.py)
+        gold[_field(row, "question_id", gold_path, i)] = (
+            [float(s) for s in score] if text is None else [float(s) for s in parsers.judgelm_parse_score(text)])
     refs = {}
     if with_reference:
         ref_path = locate("judgelm_val_5k_references.jsonl")
@@ -216,7 +222,7 @@ def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **
         if qid not in gold:
             raise RecordError(gold_path, "-", "question_id", f"no GPT-4 score for question_id {qid} of {qa_path}")
         s1, s2 = gold[qid]
-        if [s1, s2] == [-1.0, -1.0]:
+        if s1 == -1.0 or s2 == -1.0:  # the authors' filter: either GPT-4 score is -1
             filtered += 1
             continue
         if with_reference and qid not in refs:
