@@ -44,12 +44,20 @@ def read(parser, text, lenient: bool = False, **kwargs):
 
 
 # --------------------------------------------------------------------------- small linear-time helpers
-def _skip_back(text: str, end: int, chars: str | None = None) -> int:
-    """The start of the run of whitespace (plus ``chars``) that ends at ``end``."""
-    i = end
-    while i > 0 and (text[i - 1].isspace() or (chars is not None and text[i - 1] in chars)):
-        i -= 1
-    return i
+_WS_BACK = re.compile(r"\s*")
+_WS_BRACKETS_BACK = re.compile(r"[\s(\[]*")
+_DIGITS_BACK = re.compile(r"\d*")
+
+
+def _run_back(pattern: re.Pattern, text: str, end: int) -> int:
+    """The start of the run of ``pattern``'s characters that ends at ``end`` (matched on the reversed text, so one
+    pass, no backtracking)."""
+    return end - pattern.match(text[end - 1::-1] if end > 0 else "").end()
+
+
+def _skip_back(text: str, end: int, brackets: bool = False) -> int:
+    """The start of the run of whitespace (and, with ``brackets``, ``(`` / ``[``) that ends at ``end``."""
+    return _run_back(_WS_BRACKETS_BACK if brackets else _WS_BACK, text, end)
 
 
 def _ends_with(text: str, end: int, word: str) -> bool:
@@ -59,10 +67,7 @@ def _ends_with(text: str, end: int, word: str) -> bool:
 
 
 def _digits_back(text: str, end: int) -> int:
-    i = end
-    while i > 0 and text[i - 1].isdecimal():
-        i -= 1
-    return i
+    return _run_back(_DIGITS_BACK, text, end)
 
 
 # --------------------------------------------------------------------------- Prometheus
@@ -82,7 +87,7 @@ def _abs_keyword_before(text: str, end: int) -> bool:
 def _abs_score_at(text: str, end: int) -> int | None:
     """The digits ending at ``end``, preceded by brackets / spaces and a keyword: their value, else None."""
     start = _digits_back(text, end)
-    if start == end or not _abs_keyword_before(text, _skip_back(text, start, "([")):
+    if start == end or not _abs_keyword_before(text, _skip_back(text, start, brackets=True)):
         return None
     return int(text[start:end])
 

@@ -11,7 +11,7 @@ benchmark). A rubric is ``{"criteria": str, "score_descriptions": [5 strings]}``
 from __future__ import annotations
 
 VERDICTS = ("a", "b", "tie")
-PROMPT_FAMILIES = ("prometheus_absolute", "prometheus_relative", "judgelm", "pandalm")
+PROMPT_FAMILIES = ("prometheus_absolute", "prometheus_relative", "judgelm", "pandalm", "autoj")
 
 
 class RecordError(ValueError):
