@@ -223,35 +223,26 @@ def pandalm(text, lenient: bool = False) -> str | None:
     return _PANDALM_FIRST.get(head)
 
 
-def _section(text: str, header: str, stop: str | None) -> str | None:
-    """The text after the first ``### <header>:`` (spaces allowed after ``###``), up to a line starting
-    ``### <stop>:``."""
-    low = text.lower()
-    pos = 0
-    while True:
-        pos = low.find("###", pos)
-        if pos < 0:
-            return None
-        after = low[pos + 3:].lstrip(" \t")
-        start = len(low) - len(after)
-        if after.startswith(header.lower() + ":"):
-            body = text[start + len(header) + 1:]
-            break
-        pos += 3
-    if stop is not None:
-        cut = body.lower().find("### " + stop.lower() + ":")
-        alt = body.lower().find("###" + stop.lower() + ":")
-        cuts = [c for c in (cut, alt) if c >= 0]
-        if cuts:
-            body = body[:min(cuts)]
-    return body.strip()
+_REASON = re.compile(r"###\s*+Reason:\s*+")
+_REFERENCE = re.compile(r"###\s*+Reference:")
 
 
 def pandalm_reason_and_reference(text) -> tuple[str | None, str | None]:
-    """The ``### Reason:`` and ``### Reference:`` sections of a PandaLM output (None where absent)."""
+    """The ``### Reason:`` and ``### Reference:`` sections of a PandaLM output (None where absent); the reason
+    ends where a line (after blank space) starts ``### Reference:``."""
     if not isinstance(text, str):
         return None, None
-    return _section(text, "Reason", "Reference"), _section(text, "Reference", None)
+    reason = None
+    r = _REASON.search(text)
+    if r is not None:
+        end = len(text)
+        for m in _REFERENCE.finditer(text, r.end()):
+            if "\n" in text[max(_skip_back(text, m.start()), r.end()):m.start()]:
+                end = m.start()
+                break
+        reason = text[r.end():end].strip()
+    ref = _REFERENCE.search(text)
+    return reason, (None if ref is None else text[ref.end():].strip())
 
 
 # --------------------------------------------------------------------------- Auto-J
