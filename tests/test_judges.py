@@ -292,13 +292,17 @@ def test_judgelm_parses_scores_and_grades_single_answers(judgelm, monkeypatch):
     assert calls[0][2]["cut_first_line"] is True and calls[0][2]["stop"] is not None  # score-first
     prompt = judgelm.tokenizer.decode(calls[0][0][0])
     assert prompts.judgelm_pair(PAIR["instruction"], PAIR["response_a"], PAIR["response_b"]) in prompt
-    scripted(judgelm, monkeypatch, [["7"]])
-    (out,) = judgelm.judge([ABS])  # absolute with a reference: Fig. 5 single-answer grading, "10 " pre-written
+    assert out["judge_input"] == [judgelm.prompt_text(prompts.judgelm_pair(
+        PAIR["instruction"], PAIR["response_a"], PAIR["response_b"]))]  # what the model was fed, in the log
+    # absolute with a reference: single-answer grading, the prompt ends "### Response:10" and the judge continues
+    # the line (issue 11: the authors' conv_judge_single_w_reference; it was "10 " after a "[Response]" block)
+    scripted(judgelm, monkeypatch, [[" 7"]])
+    (out,) = judgelm.judge([ABS])
     assert out["scores"] == [10.0, 7.0] and out["score"] == pytest.approx(1 + 6 / 9 * 4)
     calls = scripted(judgelm, monkeypatch, [["garbage"]])
     (out,) = judgelm.judge([ABS10])
     assert out["score"] is None and out["parsed"] is False
-    assert judgelm.tokenizer.decode(calls[0][0][0]).endswith("<|assistant|>\n10 ")
+    assert judgelm.tokenizer.decode(calls[0][0][0]).endswith("### Response:<|end|>\n<|assistant|>\n10")
 
 
 def test_pandalm_returns_reason_and_reference_with_reasons(pandalm, monkeypatch):
