@@ -12,7 +12,8 @@ adversarial output takes milliseconds (fuzz-tested with hypothesis in ``tests/te
   (text may follow on later lines).
 * JudgeLM (``baaivision/JudgeLM``, ``judgelm/llm_judge/common.py``, ``parse_score``): the first line, commas
   read as spaces, split on single spaces into exactly two numbers; anything else is ``[-1, -1]`` (here: ``None``).
-* PandaLM: the first line is ``1`` / ``2`` / ``Tie`` (then ``### Reason:`` and ``### Reference:``).
+* PandaLM (``WeOpenML/PandaLM``, ``pandalm/utils/pandalm_inference.py``, ``parse_pandalm_response``): the first
+  line of the stripped output is ``1`` / ``2`` / ``tie`` in any case (then ``### Reason:`` and ``### Reference:``).
 * Auto-J (``GAIR-NLP/auto-j``, ``codes/usage/example.py``): pairwise: the text after the last ``final decision is``
   starts with ``response 1`` / ``response 2`` / ``tie`` (any case); single: the number in the last
   ``Rating: [[x]]`` (1-10).
@@ -212,15 +213,16 @@ def judgelm_verdict(scores: tuple[float, float] | None) -> str | None:
 
 # --------------------------------------------------------------------------- PandaLM
 def pandalm(text, lenient: bool = False) -> str | None:
-    """PandaLM's first line: ``1`` / ``2`` / ``Tie`` (a trailing full stop allowed). ``lenient``: the first line
-    starts with one of them (``"2 is better"``)."""
+    """PandaLM's ``parse_pandalm_response``: the first line of the stripped output is ``1`` / ``2`` or, in any case,
+    ``tie`` (anything else is their 0, a tie: here a parse failure, scored as a tie and counted). ``lenient``: the
+    first line stripped, a full stop dropped, or its first word (``"2 is better"``)."""
     if not isinstance(text, str):
         return None
-    first = text.strip().partition("\n")[0].strip().rstrip(".").strip().lower()
+    first = text.strip().partition("\n")[0]
     if not lenient:
-        return _PANDALM_FIRST.get(first)
-    head = first.split(" ", 1)[0].rstrip(".,:;")
-    return _PANDALM_FIRST.get(head)
+        return _PANDALM_FIRST.get(first if first in ("1", "2") else first.lower() if first.lower() == "tie" else "")
+    first = first.strip().rstrip(".").strip().lower()
+    return _PANDALM_FIRST.get(first) or _PANDALM_FIRST.get(first.split(" ", 1)[0].rstrip(".,:;"))
 
 
 _REASON = re.compile(r"###\s*+Reason:\s*+")

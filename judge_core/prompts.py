@@ -168,8 +168,10 @@ def judgelm_mmvet(question: str, answer: str, ground_truth: str) -> str:
 
 
 # --------------------------------------------------------------------------- PandaLM
+# WeOpenML/PandaLM pandalm/utils/pandalm_inference.py (build_pandalm_prompt)
 #: the tokens the PandaLM authors strip when no judge tokenizer is at hand (plain harness models)
-PANDALM_SPECIAL_TOKENS = ("<unk>", "<pad>", "<s>", "</s>", "[PAD]", "<|endoftext|>", "[UNK]", "[CLS]", "[MASK]")
+PANDALM_SPECIAL_TOKENS = ("<unk>", "<pad>", "<s>", "</s>", "[PAD]", "<|endoftext|>", "[UNK]", "[CLS]", "[MASK]",
+                          "<|startofpiece|>", "<|endofpiece|>", "[gMASK]", "[sMASK]")  # pandalm_inference.py
 
 
 def strip_special_tokens(text: str, special_tokens=PANDALM_SPECIAL_TOKENS) -> str:

@@ -82,6 +82,7 @@ def test_prometheus_relative(text, want):
     (parsers.judgelm, "8, 6\nreasons", None, (8.0, 6.0)),
     (parsers.judgelm, "  8   6", None, (8.0, 6.0)),
     (parsers.pandalm, "2 is better\n", None, "b"),
+    (parsers.pandalm, "Tie.\n### Reason: ...", None, "tie"),
     (parsers.autoj_pairwise, "Final decision: Response 2", None, "b"),
     (parsers.autoj_rating, "Overall [[7]]", None, 7.0),
 ])
@@ -202,20 +203,22 @@ def test_autoj_rating(text, want):
 
 
 # --------------------------------------------------------------------------- PandaLM
+# outputs as PandaLM-7B writes them (its released test-set predictions: "2\n\n### Reason: ...\n\n### Reference: ...")
 @pytest.mark.parametrize("text, want", [
-    ("1\n\nReason: Response 1 is concise.\n\nReference: ...", "a"),
-    ("2\nReason: ...", "b"),
-    ("Tie\nReason: both fine", "tie"),
+    ("1\n\n### Reason: Response 1 is concise.\n\n### Reference: ...", "a"),
+    ("2\n\n### Reason: Response 2 follows the instruction.", "b"),
+    ("Tie\n\n### Reason: both fine", "tie"),
     ("tie", "tie"),
-    ("TIE.", "tie"),
-    ("  2  \n", "b"),
-    ("1.", "a"),
+    ("TIE", "tie"),
+    ("  2  \n", "b"),                # the output is stripped first
     ("\n1\nleading blank line", "a"),
+    ("1.", None),                    # parse_pandalm_response: exactly 1 / 2 / tie (their 0: a tie, counted here)
+    ("1 \nReason", None),
     ("3\nReason", None),
     ("Response 1\nReason", None),
     ("1 is better\n", None),
     ("12", None),
-    ("Reason: ...\n1", None),  # the verdict must be on the first line
+    ("### Reason: ...\n1", None),     # the verdict must be on the first line
     ("", None),
 ])
 def test_pandalm_first_line(text, want):

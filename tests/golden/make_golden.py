@@ -6,7 +6,7 @@ The upstream code is imported from checkouts at the commits in tests/golden/READ
 there): JudgeLM ``judgelm/llm_judge/common.py`` (Conversation templates, ``copy(answer_num)``) with the one-line
 assembly of ``gen_model_judgement*.py``; PHUDGE ``scripts/data_utils.py`` ``create_prometheus_prompt`` (run on the
 benchmark file's stored prompt); prometheus-eval ``prompts.py``; Auto-J ``codes/usage/constants_prompt.py``
-``build_autoj_input``. Nothing of this package's prompt code is used to build the expected texts.
+``build_autoj_input``; PandaLM ``pandalm/utils/pandalm_inference.py`` ``build_pandalm_prompt``. Nothing of this package's prompt code is used to build the expected texts.
 """
 from __future__ import annotations
 
@@ -34,12 +34,16 @@ def real_documents() -> dict:
     sys.path.insert(0, str(HERE.parents[1]))
     from judge_tasks import loaders
 
-    return {"pairwise": loaders.load("hhh_alignment")[:2], "absolute": loaders.load("mt_bench_absolute")[:2],
+    return {"pairwise": loaders.load("hhh_alignment")[:2] + loaders.load("pandalm_test")[:2], "absolute": loaders.load("mt_bench_absolute")[:2],
             "mmvet": loaders.load("mm_vet_text")[:2]}
 
 
 def cases(docs: dict, up: dict) -> dict:
-    jl, ph, pe, aj = up["judgelm"], up["phudge"], up["prometheus"], up["autoj"]
+    jl, ph, pe, aj, pl = up["judgelm"], up["phudge"], up["prometheus"], up["autoj"], up["pandalm"]
+    panda = pl.PandaLMBatchInferenceProvider.__new__(pl.PandaLMBatchInferenceProvider)  # no model: the prompt only
+    panda.pattern = pl.re.compile(
+        r"<unk>|<pad>|<s>|</s>|\[PAD\]|<\|endoftext\|>|\[UNK\]|\[CLS\]|\[MASK\]|<\|startofpiece\|>|<\|endofpiece\|>|"
+        r"\[gMASK\]|\[sMASK\]")  # the pattern of PandaLMBatchInferenceProvider.__init__, which loads the model
 
     def judgelm(conv, **fields):  # gen_model_judgement*.py: the prompt the judge is fed
         return conv.system + "\n" + conv.prompt_template.format(prompt=conv.prompt, **fields) + conv.appendix
@@ -54,6 +58,9 @@ def cases(docs: dict, up: dict) -> dict:
         more = conv.answer_format.format(answer_id=3, answer=ref)
         out[f"judgelm_multi/{i}"] = judgelm(conv, question=q, answer_1=a, answer_2=b, answer_more=more)
         out[f"autoj_pairwise/{i}"] = aj.build_autoj_input(q, a, b, "pairwise_tie")
+        meta = d.get("meta") or {}
+        out[f"pandalm/{i}"] = panda.build_pandalm_prompt(meta.get("task_instruction") or q, meta.get("input"),
+                                                         a + "</s>", "<s>" + b)
         rubric = f"[{d['rubric']['criteria']}]" if d.get("rubric") else "[criteria]"
         template = pe.RELATIVE_PROMPT if d["reference"] is not None else pe.RELATIVE_PROMPT_WO_REF
         out[f"prometheus_relative/{i}"] = template.format(instruction=q, response_A=a, response_B=b,
@@ -84,13 +91,14 @@ def cases(docs: dict, up: dict) -> dict:
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    for name in ("judgelm", "phudge", "prometheus", "autoj"):
+    for name in ("judgelm", "phudge", "prometheus", "autoj", "pandalm"):
         parser.add_argument(f"--{name}", required=True, type=Path, help=f"checkout of the {name} repository")
     args = parser.parse_args()
     up = {"judgelm": load(args.judgelm / "judgelm/llm_judge/common.py", "judgelm_common"),
           "phudge": load(args.phudge / "scripts/data_utils.py", "phudge_data_utils"),
           "prometheus": load(args.prometheus / "libs/prometheus-eval/prometheus_eval/prompts.py", "pe_prompts"),
-          "autoj": load(args.autoj / "codes/usage/constants_prompt.py", "autoj_constants")}
+          "autoj": load(args.autoj / "codes/usage/constants_prompt.py", "autoj_constants"),
+          "pandalm": load(args.pandalm / "pandalm/utils/pandalm_inference.py", "pandalm_inference")}
     expected = {"synthetic": cases(SYNTHETIC, up), "real": {}}
     os.environ.setdefault("JUDGE_DATA_DIR", str(HERE.parents[2] / "shared" / "data"))
     for key, text in cases(real_documents(), up).items():

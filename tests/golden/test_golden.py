@@ -24,6 +24,7 @@ def ours(docs: dict) -> dict:
         out[f"judgelm_pair_reference/{i}"] = prompts.judgelm_pair(q, a, b, ref)
         out[f"judgelm_multi/{i}"] = prompts.judgelm_multi(q, [a, b, ref])
         out[f"autoj_pairwise/{i}"] = prompts.autoj(q, a, b)
+        out[f"pandalm/{i}"] = prompts.pandalm_for({**d, "response_a": a + "</s>", "response_b": "<s>" + b})
         out[f"prometheus_relative/{i}"] = prompts.prometheus_relative(
             q, a, b, d.get("rubric") or {"criteria": "criteria"}, d["reference"])
     for i, d in enumerate(docs["absolute"]):
@@ -44,9 +45,9 @@ def test_every_family_and_variant_has_golden_cases():
     families = {key.split("/")[0] for key in EXPECTED["synthetic"]}
     assert families == {"judgelm_pair", "judgelm_pair_reference", "judgelm_multi", "judgelm_single",
                         "judgelm_mmvet", "autoj_pairwise", "autoj_single", "prometheus_relative",
-                        "prometheus_absolute_library", "phudge_plain", "phudge_reference", "phudge_rubric",
+                        "prometheus_absolute_library", "pandalm", "phudge_plain", "phudge_reference", "phudge_rubric",
                         "phudge_rubric_reference"}
-    assert set(EXPECTED["real"]) == set(EXPECTED["synthetic"])
+    assert {k.split("/")[0] for k in EXPECTED["real"]} == families
 
 
 @pytest.mark.parametrize("key", sorted(EXPECTED["synthetic"]))
@@ -57,7 +58,7 @@ def test_prompt_equals_the_authors_on_project_documents(key):
 def test_prompt_equals_the_authors_on_real_documents(data_dir_or_skip):
     from judge_tasks import loaders
 
-    docs = {"pairwise": loaders.load("hhh_alignment")[:2], "absolute": loaders.load("mt_bench_absolute")[:2],
+    docs = {"pairwise": loaders.load("hhh_alignment")[:2] + loaders.load("pandalm_test")[:2], "absolute": loaders.load("mt_bench_absolute")[:2],
             "mmvet": loaders.load("mm_vet_text")[:2]}
     built = ours(docs)
     for key, want in EXPECTED["real"].items():
