@@ -4,8 +4,8 @@
 
 Prompt: ``judge_core.prompts.pandalm`` (the released inference code's layout; the document's ``meta.input`` as the
 Input section when there is one), with every special token of the judge's tokenizer (its own list:
-``all_special_tokens`` and the added tokens marked special) stripped from the responses, as PandaLM strips its
-tokenizer's. The judge writes ``1`` / ``2`` / ``Tie`` on its first line (``judge_core.parsers.pandalm``), then
+``all_special_tokens`` and the added tokens marked special) and PandaLM's own pattern of 13 tokens stripped from
+the responses. The judge writes ``1`` / ``2`` / ``Tie`` on its first line (``judge_core.parsers.pandalm``), then
 ``### Reason: ...`` and ``### Reference: ...``.
 
 * ``reasons=false`` (default): only the first line is generated (stops at its end, ``max_new_tokens`` default 16).
@@ -24,8 +24,9 @@ from judge_models.generation import GenerativeJudge, first_line_done
 
 
 def tokenizer_special_tokens(tokenizer) -> list[str]:
-    """Every special token of a tokenizer: its special-token list and the added tokens marked special."""
-    tokens = set(getattr(tokenizer, "all_special_tokens", None) or [])
+    """Every special token of a tokenizer (its special-token list and the added tokens marked special), with
+    PandaLM's own pattern, which the authors strip whatever the tokenizer."""
+    tokens = set(getattr(tokenizer, "all_special_tokens", None) or []) | set(prompts.PANDALM_SPECIAL_TOKENS)
     for added in (getattr(tokenizer, "added_tokens_decoder", None) or {}).values():
         if getattr(added, "special", False):
             tokens.add(getattr(added, "content", str(added)))
