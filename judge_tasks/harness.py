@@ -28,11 +28,73 @@ FILTERING_BENCHMARKS = {"judgelm_val", "judgelm_val_ref"}
 
 def load_dataset(benchmark: str, swap: bool = False, **options):
     """``custom_dataset`` of every task: ``{"test": records}`` (task options come from ``dataset_kwargs`` and
-    ``--metadata``)."""
+    ``--metadata``).
+
+    A missing or malformed file stops the run with one line (file, row, field; for a missing file the
+    ``JUDGE_DATA_DIR`` searched and the pinned source) rather than the harness's traceback; no documents is an
+    error, not an ``IndexError`` inside lm-eval; a column the Arrow conversion refuses is named with its row."""
     options = {k: v for k, v in options.items() if k in {"seed", "answers_file", "grades_file"}}
     import datasets
+    import pyarrow
 
-    return datasets.DatasetDict({"test": datasets.Dataset.from_list(loaders.load(benchmark, swap=swap, **options))})
+    from judge_tasks.sources import DataNotFound
+
+    try:
+        recs = loaders.load(benchmark, swap=swap, **options)
+        if not recs:
+            raise records.RecordError(f"<{benchmark} documents>", "-", "<all>",
+                                      "no documents: every row of the upstream file was filtered out")
+        try:
+            return datasets.DatasetDict({"test": datasets.Dataset.from_list(recs)})
+        except pyarrow.lib.ArrowException as err:
+            raise _mixed_column(benchmark, recs, err) from None
+    except (DataNotFound, records.RecordError) as err:
+        _report_in_one_line(err)
+        raise
+
+
+def _kinds(value) -> str:
+    return "null" if value is None else "number" if isinstance(value, (int, float)) and not isinstance(
+        value, bool) else type(value).__name__
+
+
+def _mixed_column(benchmark: str, recs: list[dict], err: Exception) -> records.RecordError:
+    """The first field (``meta.<key>`` included) whose rows hold two kinds of value, named with the first row that
+    differs; Arrow's own message when no such field is found."""
+    columns: dict[str, tuple[str, int]] = {}
+    for r in recs:
+        values = {k: v for k, v in r.items() if k != "meta"}
+        values.update({f"meta.{k}": v for k, v in (r.get("meta") or {}).items()})
+        for name, value in values.items():
+            kind = _kinds(value)
+            if kind == "null":
+                continue
+            first = columns.setdefault(name, (kind, r["row"]))
+            if first[0] != kind:
+                return records.RecordError(f"<{benchmark} documents>", r["row"], name,
+                                           f"{kind} here, {first[0]} in row {first[1]}: a column must hold one type")
+    return records.RecordError(f"<{benchmark} documents>", "-", "<column>", f"Arrow refused the documents: {err}")
+
+
+def _report_in_one_line(err: Exception) -> None:
+    """If ``err`` ends the program uncaught (as it does under the ``lm_eval`` CLI), print its one line instead of a
+    traceback through the harness. In-process callers still get the exception."""
+    import sys
+
+    from judge_tasks.sources import DataNotFound
+
+    previous = sys.excepthook
+    if getattr(previous, "_judge_one_line", False):
+        return
+
+    def hook(kind, value, tb):
+        if isinstance(value, (records.RecordError, DataNotFound)):
+            print(f"error: {value}", file=sys.stderr)
+        else:
+            previous(kind, value, tb)
+
+    hook._judge_one_line = True
+    sys.excepthook = hook
 
 
 def metric_names(doc: dict) -> list[str]:

@@ -6,12 +6,11 @@ cached) from the pinned source with the ``datasets`` / ``huggingface_hub`` downl
 """
 from __future__ import annotations
 
-import json
 import os
 from contextlib import contextmanager
 from pathlib import Path
 
-from judge_core.records import RecordError
+from judge_core.jsonio import read_json
 
 PROMETHEUS_COMMIT = "dcfb44272d5d0414832f5dbb8c2a05ebc2614234"
 PANDALM_COMMIT = "3871806e72b4832f815ecafd24d3503c73403f48"
@@ -79,20 +78,48 @@ def using_data_dir(folder):
             os.environ["JUDGE_DATA_DIR"] = old
 
 
-def locate(name: str) -> Path:
-    """The local path of upstream file ``name`` (from ``JUDGE_DATA_DIR``, or downloaded from its pinned source)."""
+def locate(name: str | Path) -> Path:
+    """The local path of upstream file ``name`` (from ``JUDGE_DATA_DIR``, or downloaded from its pinned source).
+
+    Under ``JUDGE_DATA_DIR`` the name must be found exactly once (at any depth; a name with a ``/`` such as
+    ``Natural/dataset.json`` tells same-named files apart). Every failure is one line naming the file, the
+    folder searched and where the file would have been downloaded from. A ``Path`` is a file the caller already
+    has (training's ``path:`` sources): returned as it is, nothing searched."""
+    if isinstance(name, Path):
+        if not name.is_file():
+            raise DataNotFound(f"{name} is not a file")
+        return name
+    where = FILES.get(name, "its upstream repository (no pinned source)")
     root = data_dir()
     if root is not None:
         if not root.is_dir():
-            raise DataNotFound(f"JUDGE_DATA_DIR={root} is not a folder")
+            raise DataNotFound(f"{name}: JUDGE_DATA_DIR={root} is not a folder; point it at the folder holding "
+                               f"{name} (upstream: {where})")
         hits = sorted(root.rglob(name), key=lambda p: (len(p.parts), str(p)))
+        hits = [p for p in hits if p.is_file()]
         if not hits:
             raise DataNotFound(f"{name} is not under JUDGE_DATA_DIR={root} (searched at any depth); "
-                               f"download it from {FILES.get(name, 'its upstream repository')}")
+                               f"download it from {where}")
+        if len(hits) > 1:
+            raise DataNotFound(f"{name} is found {len(hits)} times under JUDGE_DATA_DIR={root}: "
+                               f"{', '.join(str(p) for p in hits)}; keep one of them (which one is meant "
+                               "is not guessed)")
         return hits[0]
     if name not in FILES:
-        raise DataNotFound(f"no pinned source for {name}; set JUDGE_DATA_DIR to a folder holding it")
-    return _download(FILES[name])
+        raise DataNotFound(f"{name}: no pinned source and JUDGE_DATA_DIR is not set; set JUDGE_DATA_DIR to a "
+                           "folder holding it")
+    offline = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
+               if os.environ.get(v, "").strip().lower() in ("1", "true", "yes", "on")]
+    if offline:
+        raise DataNotFound(f"{name} is not available offline: JUDGE_DATA_DIR is not set (no local folder searched) "
+                           f"and {offline[0]}=1 forbids downloading it from {where}; set JUDGE_DATA_DIR to a folder "
+                           "holding it")
+    try:
+        return _download(FILES[name])
+    except (OSError, ValueError) as err:  # network, hub (HTTP errors are OSErrors), disk: one line
+        first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+        raise DataNotFound(f"{name} could not be downloaded from {where} ({type(err).__name__}: {first}); "
+                           "JUDGE_DATA_DIR is not set; set it to a folder holding the file") from None
 
 
 def _download(url: str) -> Path:
@@ -108,21 +135,10 @@ def _download(url: str) -> Path:
     return Path(DownloadManager().download(url))
 
 
-def read_rows(path: Path) -> list:
-    """A JSON array (or object), or JSON Lines (``autoj_pairwise.json`` is JSON Lines despite its name)."""
-    text = Path(path).read_text(encoding="utf-8")
-    try:
-        return json.loads(text)
-    except json.JSONDecodeError:
-        pass
-    rows = []
-    for lineno, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(json.loads(line))
-        except json.JSONDecodeError as err:
-            # like every malformed row: names file, row and field
-            raise RecordError(path, len(rows), "<JSON line>",
-                              f"line {lineno} is not JSON ({err.msg}); the file is neither JSON nor JSON Lines") from None
-    return rows
+def read_rows(path: Path, expect: str | None = None):
+    """A JSON array (or object), or JSON Lines (``autoj_pairwise.json`` is JSON Lines despite its name).
+
+    ``expect`` (``"array"`` or ``"object"``) refuses any other top level. Every malformed file (not UTF-8,
+    duplicate keys, too deep, not JSON, empty) is a ``RecordError`` naming file, row and field: see
+    ``judge_core.jsonio``."""
+    return read_json(path, expect)

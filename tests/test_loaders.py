@@ -327,11 +327,16 @@ def test_data_dir_flat_folder_serves_every_file(fixture_data):
         assert sources.locate(name) == DATA / name
 
 
-def test_data_dir_prefers_the_shallowest_copy(data_dir):
+def test_data_dir_refuses_two_copies_of_a_file(data_dir):
+    # issue 12: two copies used to resolve silently to the shallower one; now both are named and nothing is read
     (data_dir / "old" / "copy").mkdir(parents=True)
     shutil.copy(DATA / "autoj_pairwise.json", data_dir / "old" / "copy")
     shutil.copy(DATA / "autoj_pairwise.json", data_dir)
-    assert sources.locate("autoj_pairwise.json") == data_dir / "autoj_pairwise.json"
+    with pytest.raises(sources.DataNotFound) as info:
+        sources.locate("autoj_pairwise.json")
+    msg = str(info.value)
+    assert "2 times" in msg and str(data_dir / "autoj_pairwise.json") in msg
+    assert str(data_dir / "old" / "copy" / "autoj_pairwise.json") in msg and "\n" not in msg
 
 
 def test_missing_file_errors_clearly(data_dir):
@@ -364,7 +369,7 @@ def _many_pairs(data_dir: Path, n: int = 200) -> None:
 
 def test_ab_placement_is_seeded_deterministic_and_balanced(data_dir):
     _many_pairs(data_dir)
-    golds = lambda seed: [r["gold"] for r in loaders.load("hhh_alignment", seed=seed)]  # noqa: E731
+    golds = lambda seed: [r["gold"] for r in loaders.load("hhh_alignment", seed=seed)]
     default = golds(42)
     assert default == golds(42) == [r["gold"] for r in loaders.load("hhh_alignment")]
     assert golds(7) == golds(7) and golds(7) != default

@@ -141,6 +141,39 @@ def test_config_rejects_unknown_keys_and_reads_yaml_floats(tmp_path):
     assert cls.n_labels == 5
 
 
+def test_an_unknown_loss_is_an_error_listing_the_known_ones():
+    with pytest.raises(losses.UnknownLoss, match="unknown loss 'emd2'; known losses: causal_lm, ce, emd, mse, squared_emd"):
+        losses.get("emd2")
+    with pytest.raises(ConfigError, match="unknown loss 'emd2'; known losses: causal_lm, ce, emd, mse, squared_emd"):
+        config.from_dict({"base_model": "x", "head": "classification", "loss": "emd2",
+                          "data": {"train": [{"source": "feedback_collection"}]}})
+    with pytest.raises(ConfigError, match="classification head trains with loss: ce or emd or squared_emd"):
+        config.from_dict({"base_model": "x", "head": "classification", "loss": "mse",
+                          "data": {"train": [{"source": "feedback_collection"}]}})
+    with pytest.raises(ConfigError, match="judgelm recipe trains a causal LM: set loss: causal_lm, not 'mse'"):
+        config.from_dict({"recipe": "judgelm", "base_model": "x", "data": {"train": [{"source": "judgelm_train"}]}})
+
+
+def test_every_loss_of_the_registry_trains_its_head():
+    """Each score-head loss of the table gives one finite, non-negative loss per example, zero-ish for a confident
+    right answer and larger for a wrong one; the card text of each is set."""
+    cfg = config.from_dict({"base_model": "x", "head": "classification", "loss": "ce",
+                            "data": {"train": [{"source": "feedback_collection"}]}})
+    gold = torch.tensor([2.0, 5.0])
+    right = torch.full((2, 5), -20.0)
+    right[0, 1], right[1, 4] = 20.0, 20.0
+    wrong = right.flip(-1)
+    for name, loss in losses.LOSSES.items():
+        assert loss.describe and loss.trains in ("regression", "classification", "causal"), name
+        if loss.point is None:
+            continue
+        if loss.trains == "regression":
+            good, bad = loss.point(gold[:, None], gold, cfg), loss.point(gold[:, None] + 2, gold, cfg)
+        else:
+            good, bad = loss.point(right, gold, cfg), loss.point(wrong, gold, cfg)
+        assert good.shape == (2,) and torch.all(good < 1e-3) and torch.all(bad > 0.5), name
+
+
 @pytest.mark.parametrize("name", ["phudge_regression", "phudge_classification_emd", "judgelm_causal",
                                   "pandalm_causal", "tiny_cpu"])
 def test_published_recipe_configs_load(name):
@@ -547,3 +580,71 @@ def test_full_fine_tuning_writes_a_complete_judge_folder(tiny_base, tmp_path):
     trained, base = load_file(out / "model.safetensors"), load_file(tiny_base / "model.safetensors")
     name = "model.layers.0.self_attn.qkv_proj.weight"
     assert not torch.allclose(trained[name], base[name])                   # all weights trained, not only a head
+
+
+class _PlantedPickle:
+    """Unpickling this runs code: it writes ``marker`` (what a hostile checkpoint file would do)."""
+
+    def __init__(self, marker: Path):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (exec, (f"open({self.marker!r}, 'w').write('pwned')",))
+
+
+def test_resume_never_unpickles_a_planted_checkpoint_file(tiny_base, tmp_path):
+    """A checkpoint folder holding pickles at every name accelerate used to load (``custom_checkpoint_0.pkl``,
+    ``random_states_0.pkl``, ``optimizer.bin``, ``scheduler.bin``, ``model.safetensors``'s neighbours) resumes
+    without running them; a pickle where this trainer expects safetensors is an error, not code run."""
+    import pickle
+
+    from training import checkpoint
+    from training.trainer import INTERRUPTED_EXIT, train
+
+    marker = tmp_path / "marker"
+    payload = pickle.dumps(_PlantedPickle(marker))
+    pickle.loads(payload)                                   # the payload is live: plain unpickling runs it
+    assert marker.is_file()
+    marker.unlink()
+
+    rows = _write(tmp_path / "fc.json", _feedback_rows(12))
+    cfg = ["data.train=[{source: feedback_collection, path: %s}]" % rows, "data.allow_eval_files=[]",
+           "data.validation_fraction=0.25", "optim.epochs=1", "optim.batch_size=2", "run.save_steps=2"]
+    out = tmp_path / "run"
+    with pytest.raises(SystemExit) as stop:
+        train(_tiny_cfg(tiny_base, out, *cfg, "run.max_steps_this_run=3"))
+    assert stop.value.code == INTERRUPTED_EXIT
+    ckpt = checkpoint.latest(out)
+    assert ckpt is not None and ckpt.name == "step-0000002"
+    assert not [p.name for p in ckpt.iterdir() if p.suffix in (".pkl", ".bin", ".pt")]   # nothing pickled written
+    for name in ("custom_checkpoint_0.pkl", "random_states_0.pkl", "optimizer.bin", "scheduler.bin",
+                 "pytorch_model.bin"):
+        (ckpt / name).write_bytes(payload)
+    resumed = train(_tiny_cfg(tiny_base, out, *cfg))
+    assert resumed["state"]["finished"] and resumed["state"]["global_step"] == resumed["total_steps"]
+    assert not marker.exists()
+
+    (ckpt / checkpoint.WEIGHTS_FILE).write_bytes(payload)    # a pickle where safetensors belong: refused
+    with pytest.raises(checkpoint.CheckpointError, match="trainable_weights.safetensors: not a safetensors file"):
+        train(_tiny_cfg(tiny_base, out, *cfg, f"run.resume={ckpt}"))
+    assert not marker.exists()
+
+
+def test_deepspeed_engine_files_are_read_with_weights_only(tmp_path):
+    """DeepSpeed loads its engine files with ``torch.load(weights_only=False)``; resume runs that load inside
+    ``torch_load_weights_only``, where a planted ``torch.save`` file fails before its code runs, and a tensor
+    file still loads."""
+    import pickle
+
+    from training.checkpoint import torch_load_weights_only
+
+    marker, planted, fine = tmp_path / "marker", tmp_path / "mp_rank_00_model_states.pt", tmp_path / "ok.pt"
+    torch.save({"module": _PlantedPickle(marker)}, planted)
+    torch.save({"module": {"w": torch.ones(2)}, "global_steps": 4}, fine)
+    with torch_load_weights_only():
+        with pytest.raises(pickle.UnpicklingError):
+            torch.load(planted, map_location="cpu", weights_only=False)   # what DeepSpeed 0.19 asks for
+        assert torch.load(fine, map_location="cpu", weights_only=False)["global_steps"] == 4
+    assert not marker.exists()
+    torch.load(planted, map_location="cpu", weights_only=False)      # outside: torch.load is torch's again
+    assert marker.exists()

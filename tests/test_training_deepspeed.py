@@ -41,8 +41,10 @@ def test_zero2_resumed_zero3_and_ddp_resumed_agree(tmp_path):
     stopped = _launch(2, base, z2, "run.max_steps_this_run=5")
     assert stopped.returncode != 0 and "stopping abruptly" in stopped.stderr, stopped.stderr[-3000:]
     ckpt = z2 / "checkpoints" / "step-0000004"
-    assert {p.name for p in ckpt.iterdir()} >= {"pytorch_model", "random_states_0.pkl", "random_states_1.pkl",
-                                                 "trainer_state.json", "custom_checkpoint_0.pkl"}
+    files = {p.name for p in ckpt.iterdir()}
+    assert files >= {"pytorch_model", "rng_state_0.safetensors", "rng_state_1.safetensors", "rng_state_0.json",
+                     "rng_state_1.json", "scheduler.json", "trainer_state.json"}
+    assert not [f for f in files if f.endswith(".pkl")]                   # the trainer's own state: no pickle
     shards = sorted(p.name for p in (ckpt / "pytorch_model").iterdir() if "optim_states" in p.name)
     assert len(shards) == 2, shards                                     # ZeRO-2: optimizer state split over 2 ranks
     resumed = _launch(2, base, z2)

@@ -1,5 +1,6 @@
 """Training recipes for the judges of lm-eval-judges (run from a checkout: ``python -m training <config.yaml>``).
 
-Not part of the installed packages: it imports ``judge_tasks`` (records, loaders, prompts, metrics) and
-``judge_models`` (backbones, the PHUDGE prompt renderer) so that training and judging share one code path.
+Not part of the installed packages. It builds on ``judge_core`` (records, prompts, parsers, metrics, scales) and
+``judge_tasks`` (loaders, registry); the judges' own tokenisation is reached through ``training.judge_encoding``
+only, so that training and judging encode a document identically. Module map: ``training/README.md``.
 """

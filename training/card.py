@@ -4,6 +4,8 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
+from judge_core.judge_folder import MODEL_CARD
+from training import losses
 from training.config import TrainConfig
 
 RECIPE_TEXT = {
@@ -13,13 +15,6 @@ RECIPE_TEXT = {
                 "line, then the reason; loss on the judgement only."),
     "pandalm": ("PandaLM (Wang et al. 2023): a causal LM that writes 1 / 2 / Tie, then the reason and a reference "
                 "answer; loss on the judgement only."),
-}
-LOSS_TEXT = {
-    "mse": "mean squared error on the score",
-    "ce": "cross-entropy over the score classes",
-    "squared_emd": "squared EMD (PHUDGE eq. 2)",
-    "emd": "generalised EMD (PHUDGE eq. 3, p = {p}, alpha = {a})",
-    "causal_lm": "next-token cross-entropy on the judgement tokens (prompt masked)",
 }
 
 
@@ -44,7 +39,7 @@ def write(folder: Path, cfg: TrainConfig, summary: dict, state, rows: list[dict]
     lines += ["## Use", "", "```bash",
               f"lm_eval --model {cfg.recipe} --model_args adapter=<this folder> --tasks <judge task>", "```", "",
               "## Recipe", "", RECIPE_TEXT[cfg.recipe], ""]
-    loss = LOSS_TEXT[cfg.loss].format(p=cfg.emd_p, a=cfg.emd_alpha)
+    loss = losses.get(cfg.loss).describe.format(p=cfg.emd_p, alpha=cfg.emd_alpha)
     rec = [("base model", f"`{cfg.base_model}`" + (f" @ {cfg.revision}" if cfg.revision else "")),
            ("objective", loss)]
     if not cfg.is_causal:
@@ -96,7 +91,7 @@ def write(folder: Path, cfg: TrainConfig, summary: dict, state, rows: list[dict]
               + ("; the verdict line generated greedily, unparseable = tie" if cfg.is_causal else "") + ").",
               "", "Files: `metrics.jsonl` (every logged step and validation), `loss_curve.png`, "
               "`training_config.yaml` (the full config of this run).", ""]
-    (folder / "README.md").write_text("\n".join(lines), encoding="utf-8")
+    (folder / MODEL_CARD).write_text("\n".join(lines), encoding="utf-8")
 
 
 def plot(rows: list[dict], path: Path) -> None:

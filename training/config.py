@@ -13,9 +13,10 @@ from typing import Any
 
 import yaml
 
+from training import losses
+
 RECIPES = ("phudge", "judgelm", "pandalm")
 HEADS = ("regression", "classification")
-LOSSES = ("mse", "ce", "squared_emd", "emd", "causal_lm")
 
 
 class ConfigError(ValueError):
@@ -109,7 +110,7 @@ class TrainConfig:
     head: str = "regression"           # phudge: regression (1 output) | classification (5 outputs)
     num_labels: int | None = None      # default: 1 (regression) or the scale's integer steps (classification)
     scale: list[float] = field(default_factory=lambda: [1.0, 5.0])
-    loss: str = "mse"
+    loss: str = "mse"                  # a name of training.losses.LOSSES (mse | ce | squared_emd | emd | causal_lm)
     emd_p: float = 2.0
     emd_alpha: float = 2.0
     pairwise_weight: float = 1.0       # Bradley-Terry loss weight for pairwise examples on a score head
@@ -148,18 +149,20 @@ class TrainConfig:
             raise ConfigError(f"recipe must be one of {RECIPES}, got {self.recipe!r}")
         if not self.base_model:
             raise ConfigError("base_model is required (hub id, local folder or pypi:<package>)")
-        if self.loss not in LOSSES:
-            raise ConfigError(f"loss must be one of {LOSSES}, got {self.loss!r}")
+        try:
+            loss = losses.get(self.loss)
+        except losses.UnknownLoss as err:
+            raise ConfigError(f"loss: {err}") from None
         if self.is_causal:
-            if self.loss != "causal_lm":
-                raise ConfigError(f"the {self.recipe} recipe trains a causal LM: set loss: causal_lm")
+            if loss.trains != "causal":
+                raise ConfigError(f"the {self.recipe} recipe trains a causal LM: set loss: "
+                                  f"{' or '.join(losses.names_for('causal'))}, not {self.loss!r}")
         else:
             if self.head not in HEADS:
                 raise ConfigError(f"head must be one of {HEADS}, got {self.head!r}")
-            if self.head == "regression" and self.loss != "mse":
-                raise ConfigError(f"a regression head trains with loss: mse, not {self.loss!r}")
-            if self.head == "classification" and self.loss not in ("ce", "squared_emd", "emd"):
-                raise ConfigError(f"a classification head trains with ce, squared_emd or emd, not {self.loss!r}")
+            if loss.trains != self.head:
+                raise ConfigError(f"a {self.head} head trains with loss: {' or '.join(losses.names_for(self.head))}, "
+                                  f"not {self.loss!r}")
             if self.head == "classification" and self.n_labels < 2:
                 raise ConfigError("a classification head needs at least 2 labels")
         if len(self.scale) != 2 or not self.scale[0] < self.scale[1]:

@@ -45,7 +45,6 @@ from judge_tasks.sources import (
     JUDGELM_REVISION,
     locate,
     read_rows,
-    using_data_dir,
 )
 from training import guard
 from training.config import DataConfig, SourceConfig
@@ -266,8 +265,7 @@ def load_source(sc: SourceConfig, allow_eval_files: list[str], base: Path | None
         if not path.is_file():
             raise FileNotFoundError(f"source {sc.source}: {path} is not a file")
         overlaps = guard.check_files(sc.source, [path], allow_eval_files)
-        with using_data_dir(path.parent):
-            recs = spec.pool_loader(f"{sc.source}:{path.name}", path.name)
+        recs = spec.pool_loader(f"{sc.source}:{path.name}", path)  # the loader reads this path, nothing searched
         origin, digests = str(path), [guard.sha256(path)]
     elif path is not None:
         if not path.exists():

@@ -1,10 +1,11 @@
 """Records -> token ids, with the judges' own prompts (training and judging must render the same text).
 
-* PHUDGE score head: ``judge_models.phudge.render_phudge_prompt`` (the judge's renderer: the chat template
-  when the tokenizer has one, plain text otherwise; truncation keeps the response and the rubric). A pairwise
-  record is two sequences (one per response) that share the instruction, rubric and reference.
+* PHUDGE score head: the phudge judge's renderer (``training.judge_encoding.phudge_prompt_ids``: the chat
+  template when the tokenizer has one, plain text otherwise; truncation keeps the response and the rubric).
+  A pairwise record is two sequences (one per response) that share the instruction, rubric and reference.
 * JudgeLM / PandaLM causal LMs: the prompt of ``judge_core.prompts`` (``judgelm_pair``, ``pandalm``) as the
-  judges render it, then the judgement + EOS; labels are -100 on the prompt (loss on the judgement only).
+  judges render it (``training.judge_encoding.causal_prompt_ids``), then the judgement + EOS; labels are -100
+  on the prompt (loss on the judgement only).
 """
 from __future__ import annotations
 
@@ -16,25 +17,8 @@ from judge_core import prompts
 from judge_core.scales import rescale
 from training.augment import drop_sections, example_rng, judgelm_view, pandalm_view
 from training.config import TrainConfig
+from training.judge_encoding import causal_prompt_ids, phudge_prompt_ids
 from training.losses import IGNORE_INDEX
-
-
-def _phudge_renderer():
-    from judge_models.phudge import render_phudge_prompt
-
-    return render_phudge_prompt
-
-
-def causal_prompt_ids(tokenizer, text: str) -> list[int]:
-    """The prompt as the generative judges encode it (``GenerativeJudge.encode_prompt`` with no system turn): the
-    user turn of the chat template + generation prompt when the tokenizer has a template, else the plain text
-    with the tokenizer's special tokens (BOS)."""
-    from judge_models.torch_judge import chat_text, has_chat_template
-
-    if has_chat_template(tokenizer):
-        return list(tokenizer(chat_text(tokenizer, [{"role": "user", "content": text}]),
-                              add_special_tokens=False)["input_ids"])
-    return list(tokenizer(text, add_special_tokens=True)["input_ids"])
 
 
 def to_head_scale(score: float, record_scale, head_scale) -> float:
@@ -49,21 +33,11 @@ class Featurizer:
     def __init__(self, cfg: TrainConfig, tokenizer):
         self.cfg, self.tok = cfg, tokenizer
         self.max_length = cfg.data.max_length
-        self.render = _phudge_renderer() if cfg.recipe == "phudge" else None
         self.eos = tokenizer.eos_token_id
 
     # ------------------------------------------------------------------ score head
     def _phudge(self, rec: dict) -> tuple[list[int], bool]:
-        from judge_models.phudge import PromptTooLong
-
-        args = (self.tok, rec["instruction"], rec["response"], rec.get("rubric"), rec.get("reference"))
-        try:
-            ids, truncated = self.render(*args, self.max_length)
-        except PromptTooLong:  # response + rubric alone are too long: keep the prompt's head and tail
-            ids, _ = self.render(*args, None)
-            head = self.max_length // 2
-            ids, truncated = list(ids[:head]) + list(ids[len(ids) - (self.max_length - head):]), True
-        return list(ids), bool(truncated)
+        return phudge_prompt_ids(self.tok, rec, self.max_length)
 
     def phudge(self, rec: dict, rng: random.Random | None, index: int) -> dict:
         if rng is not None:

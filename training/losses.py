@@ -12,8 +12,16 @@ Score heads (PHUDGE):
 
 Generative judges (JudgeLM, PandaLM): ``causal_lm`` — token cross-entropy on the judgement only (labels
 ``-100`` on the prompt), summed and counted so that batches and devices can be averaged by token.
+
+``LOSSES`` is the one table of the objectives a config can name (``loss:``): each entry says which judge it
+trains (a regression head, a classification head, a causal LM), its model-card text and how it turns a head's
+outputs into per-example losses. ``get(name)`` is how every other module looks a loss up; an unknown name is an
+error listing the known ones. Adding a loss = a function here and one row of ``LOSSES``.
 """
 from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 import torch.nn.functional as F
@@ -92,3 +100,50 @@ def causal_lm(logits: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor,
     total = F.cross_entropy(shift_logits.view(-1, shift_logits.shape[-1]), shift_labels.view(-1),
                             ignore_index=IGNORE_INDEX, reduction="sum")
     return total, (shift_labels != IGNORE_INDEX).sum()
+
+
+# --------------------------------------------------------------------------- the registry
+@dataclass(frozen=True)
+class Loss:
+    """One objective a config can name. ``trains``: ``regression`` / ``classification`` (a score head) or
+    ``causal`` (a generative judge); ``describe``: the model card's text (``{p}`` / ``{alpha}`` filled from the
+    config); ``point``: ``(logits, gold_scores, cfg) -> per-example loss`` for absolute examples on a score head
+    (``None`` for the causal loss, which is computed on the token labels by ``causal_lm``)."""
+    name: str
+    trains: str
+    describe: str
+    point: Callable | None = None
+
+
+class UnknownLoss(ValueError):
+    """A loss name that is not in ``LOSSES``."""
+
+
+def _class_targets(gold: torch.Tensor, cfg) -> torch.Tensor:
+    return soft_targets(gold, cfg.n_labels, cfg.scale[0], cfg.class_step)
+
+
+LOSSES: dict[str, Loss] = {loss.name: loss for loss in [
+    Loss("mse", "regression", "mean squared error on the score",
+         lambda logits, gold, cfg: mse(logits[:, 0], gold)),
+    Loss("ce", "classification", "cross-entropy over the score classes",
+         lambda logits, gold, cfg: cross_entropy(logits, _class_targets(gold, cfg))),
+    Loss("squared_emd", "classification", "squared EMD (PHUDGE eq. 2)",
+         lambda logits, gold, cfg: squared_emd(logits, _class_targets(gold, cfg))),
+    Loss("emd", "classification", "generalised EMD (PHUDGE eq. 3, p = {p}, alpha = {alpha})",
+         lambda logits, gold, cfg: generalised_emd(logits, _class_targets(gold, cfg), cfg.emd_p, cfg.emd_alpha)),
+    Loss("causal_lm", "causal", "next-token cross-entropy on the judgement tokens (prompt masked)"),
+]}
+
+
+def get(name: str) -> Loss:
+    """The loss called ``name``; an unknown name is an error that lists the known ones."""
+    try:
+        return LOSSES[name]
+    except (KeyError, TypeError):
+        raise UnknownLoss(f"unknown loss {name!r}; known losses: {', '.join(sorted(LOSSES))}") from None
+
+
+def names_for(trains: str) -> list[str]:
+    """The losses that train this kind of judge (``regression`` / ``classification`` / ``causal``)."""
+    return sorted(n for n, loss in LOSSES.items() if loss.trains == trains)

@@ -1,13 +1,6 @@
-"""Base model + head + LoRA, NEFTune, and the adapter folder the judges load.
-
-Adapter folder contract (read by ``judge_models``):
-* ``adapter_config.json`` + ``adapter_model.safetensors`` — peft LoRA; for a score head the head is in
-  ``modules_to_save`` (``score`` on causal LMs, ``classifier`` on BERT-style encoders);
-* ``judge_config.json`` — ``{"judge": "phudge" | "judgelm" | "pandalm", "base_model", "head", "num_labels",
-  "scale", "max_length", ...}``;
-* ``README.md`` — the model card.
-Full fine-tuning (``lora.enabled: false``) writes a complete model folder instead (``config.json``,
-``model.safetensors``, the tokenizer) with ``judge_config.json`` + ``README.md``; its ``base_model`` is ``"."``.
+"""Base model + head + LoRA, NEFTune, and the judge folder the judges load (its contract:
+``judge_core.judge_folder``: peft LoRA + ``judge_config.json`` + model card, or a complete model folder for a full
+fine-tune, whose ``base_model`` is ``"."``).
 """
 from __future__ import annotations
 
@@ -18,8 +11,10 @@ from pathlib import Path
 
 import torch
 
-from judge_models.backbones import resolve
+from judge_core.judge_folder import HEAD_NAMES, JUDGE_CONFIG
 from training.config import TrainConfig
+from training.judge_encoding import ensure_pad_token
+from training.judge_encoding import resolve_backbone as resolve
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +28,6 @@ TARGET_MODULES = {
     "phi": ["q_proj", "k_proj", "v_proj", "dense", "fc1", "fc2"],
     "bert": ["query", "key", "value", "dense"],
 }
-HEAD_NAMES = ("score", "classifier")
 
 
 def load_tokenizer(cfg: TrainConfig):
@@ -41,8 +35,6 @@ def load_tokenizer(cfg: TrainConfig):
 
     tok = AutoTokenizer.from_pretrained(resolve(cfg.base_model), revision=cfg.revision,
                                         trust_remote_code=cfg.trust_remote_code)
-    from judge_models.torch_judge import ensure_pad_token
-
     ensure_pad_token(tok)  # as the judges do: pad with EOS (or UNK), no new token, no resized embeddings
     return tok
 
@@ -80,8 +72,6 @@ def build_model(cfg: TrainConfig, tokenizer, load_dtype: torch.dtype = torch.flo
             else "single_label_classification", output_loading_info=True, **common)
         missing = sorted({k.rsplit(".", 1)[0] for k in info.get("missing_keys", [])
                           if k.split(".")[0] not in HEAD_NAMES})
-    from judge_models.torch_judge import ensure_pad_token
-
     ensure_pad_token(tokenizer, model)
     if getattr(model.config, "use_cache", None):
         model.config.use_cache = False
@@ -166,5 +156,5 @@ def save_judge(accelerator, model, tokenizer, cfg: TrainConfig, folder: Path, ex
         unwrapped.save_pretrained(folder, state_dict=state, safe_serialization=True)
         if not cfg.lora.enabled:
             tokenizer.save_pretrained(folder)
-        (folder / "judge_config.json").write_text(json.dumps(judge_config(cfg, extra), indent=2) + "\n")
+        (folder / JUDGE_CONFIG).write_text(json.dumps(judge_config(cfg, extra), indent=2) + "\n")
     accelerator.wait_for_everyone()
