@@ -58,8 +58,8 @@ class JudgeModel(LM):
         singles = []
         for d in docs:
             for side in ("a", "b"):
-                singles.append({**d, "kind": "absolute", "response": d[f"response_{side}"], "gold_score": 0.0, "side": side,
-                                "scale": d.get("scale") or [1.0, 5.0]})
+                singles.append({**d, "kind": "absolute", "response": d[f"response_{side}"], "side": side,
+                                "gold_score": 0.0, "scale": d.get("scale") or [1.0, 5.0]})
         grades = self.grade(singles)
         out = []
         for i, d in enumerate(docs):

@@ -105,9 +105,10 @@ def _upstream_prometheus_parser():
     return module
 
 
-_PROMETHEUS_ATOMS = ["[RESULT]", "[result]", "[SCORE]", "Score", "score:", "Result:", "[Result]:", "score of", "out of 5",
-                     "/5", "/ 5", " ", "  ", "\n", "(", ")", "[", "]", "3", "4", "5", "7", "12", "A", "B", "a", "b",
-                     "[RESULT:", "[Response ", "[Result] Response", "Result", "Feedback: x", ".", "\t", "out", "of"]
+_PROMETHEUS_ATOMS = ["[RESULT]", "[result]", "[SCORE]", "Score", "score:", "Result:", "[Result]:", "score of",
+                     "out of 5", "/5", "/ 5", " ", "  ", "\n", "(", ")", "[", "]", "3", "4", "5", "7", "12", "A", "B",
+                     "a", "b", "[RESULT:", "[Response ", "[Result] Response", "Result", "Feedback: x", ".", "\t", "out",
+                     "of"]
 
 
 @FUZZ

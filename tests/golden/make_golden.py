@@ -6,7 +6,8 @@ The upstream code is imported from checkouts at the commits in tests/golden/READ
 there): JudgeLM ``judgelm/llm_judge/common.py`` (Conversation templates, ``copy(answer_num)``) with the one-line
 assembly of ``gen_model_judgement*.py``; PHUDGE ``scripts/data_utils.py`` ``create_prometheus_prompt`` (run on the
 benchmark file's stored prompt); prometheus-eval ``prompts.py``; Auto-J ``codes/usage/constants_prompt.py``
-``build_autoj_input``; PandaLM ``pandalm/utils/pandalm_inference.py`` ``build_pandalm_prompt``. Nothing of this package's prompt code is used to build the expected texts.
+``build_autoj_input``; PandaLM ``pandalm/utils/pandalm_inference.py`` ``build_pandalm_prompt``. Nothing of this
+package's prompt code is used to build the expected texts.
 """
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def real_documents() -> dict:
     sys.path.insert(0, str(HERE.parents[1]))
     from judge_tasks import loaders
 
-    return {"pairwise": loaders.load("hhh_alignment")[:2] + loaders.load("pandalm_test")[:2], "absolute": loaders.load("mt_bench_absolute")[:2],
+    pairs = loaders.load("hhh_alignment")[:2] + loaders.load("pandalm_test")[:2]
+    return {"pairwise": pairs, "absolute": loaders.load("mt_bench_absolute")[:2],
             "mmvet": loaders.load("mm_vet_text")[:2]}
 
 

@@ -58,7 +58,8 @@ def test_prompt_equals_the_authors_on_project_documents(key):
 def test_prompt_equals_the_authors_on_real_documents(data_dir_or_skip):
     from judge_tasks import loaders
 
-    docs = {"pairwise": loaders.load("hhh_alignment")[:2] + loaders.load("pandalm_test")[:2], "absolute": loaders.load("mt_bench_absolute")[:2],
+    pairs = loaders.load("hhh_alignment")[:2] + loaders.load("pandalm_test")[:2]
+    docs = {"pairwise": pairs, "absolute": loaders.load("mt_bench_absolute")[:2],
             "mmvet": loaders.load("mm_vet_text")[:2]}
     built = ours(docs)
     for key, want in EXPECTED["real"].items():
