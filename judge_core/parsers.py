@@ -133,14 +133,20 @@ def prometheus_absolute(text, lenient: bool = False) -> int | None:
     return int(rest[0]) if rest and rest[0] in "12345" and not rest[1:2].isdecimal() else None
 
 
-# the authors' relative pattern with possessive quantifiers (the same matches, no backtracking over spaces)
-_RELATIVE = re.compile(r"(?:\[result(?:\]|:)|\[response(?=\s)|\[result\]\s++response|^result:?)"
-                       r"\s*+([ab])\]?+[^\S\n]*+(?:\n|\Z)", re.I | re.M)
+# the authors' relative pattern with possessive quantifiers (the same matches, no backtracking over spaces), split
+# in two so that each starts with a literal the regex engine can scan for: "[..." and "result" at a line start
+_VERDICT_AT_LINE_END = r"\s*+([ab])\]?+[^\S\n]*+(?:\n|\Z)"
+_RELATIVE_BRACKET = re.compile(r"\[(?:result(?:\]|:)|response(?=\s)|result\]\s++response)" + _VERDICT_AT_LINE_END,
+                               re.I)
+_RELATIVE_LINE = re.compile(r"\nresult:?" + _VERDICT_AT_LINE_END, re.I)
+_RELATIVE_FIRST_LINE = re.compile(r"result:?" + _VERDICT_AT_LINE_END, re.I)
 
 
 def _prometheus_relative_authors(text: str) -> str | None:
-    m = _RELATIVE.search(text)
-    return m.group(1).lower() if m else None
+    # keywords hold no a / b, so the authors' leftmost match is the one whose verdict letter comes first
+    found = [m for m in (_RELATIVE_BRACKET.search(text), _RELATIVE_LINE.search(text),
+                         _RELATIVE_FIRST_LINE.match(text)) if m is not None]
+    return min(found, key=lambda m: m.start(1)).group(1).lower() if found else None
 
 
 def prometheus_relative(text, lenient: bool = False) -> str | None:
