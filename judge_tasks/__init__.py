@@ -1,9 +1,9 @@
 """lm-eval-judges: judge benchmarks as lm-eval tasks (this package) and judges as lm-eval models (judge_models).
 
-The task folders beside this file are found by the harness through the start-up hook; the shared code
-lives here once: ``records`` (normalised documents), ``sources`` and ``loaders`` (upstream files),
-``prompts`` (every judge prompt), ``parsers`` (every judge output format), ``metrics`` (scipy / sklearn),
-``harness`` (the functions the task YAMLs name).
+The task folders beside this file are found by the harness through the start-up hook. The facts of every
+benchmark live in the registry (``tasks.yaml``, read by ``registry``); the shared code lives here once:
+``sources`` and ``loaders`` (upstream files, one loader per format), ``harness`` (the functions the task YAMLs
+name), ``registration`` (the start-up hook's work). Records, prompts, parsers and metrics are in ``judge_core``.
 """
 from pathlib import Path
 

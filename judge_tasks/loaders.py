@@ -1,8 +1,15 @@
-"""Upstream files -> normalised records (``records``), one loader per published format.
+"""Upstream files -> normalised records (``records``), one loader per published file *format*.
 
-Files are accepted exactly as published. A malformed row raises ``RecordError`` naming file, row and field.
-Rows a benchmark's own rule filters out (JudgeLM's ``[-1, -1]`` GPT-4 scores) are counted on every record
-(``meta["filtered_rows"]``) and reported as the ``filtered_rows`` metric; nothing is dropped silently.
+Which benchmark reads which format, with which files and arguments, is the ``loader:`` of its entry in the
+registry (``tasks.yaml``); ``load`` looks it up and calls ``FORMATS[format](benchmark, **arguments)``. Every format
+function takes the benchmark's name first and its (main) upstream file name second, so that the training pool
+can call it on any file of that format. Files are accepted exactly as published. A malformed row raises
+``RecordError`` naming file, row and field. Rows a benchmark's own rule filters out (JudgeLM's ``[-1, -1]``
+GPT-4 scores) are counted on every record (``meta["filtered_rows"]``) and reported as the ``filtered_rows``
+metric; nothing is dropped silently.
+
+Length: just over 400 lines because each format's field checks sit in its own row loop, beside the row they
+check; the shared field validators would be the part to move out if it grows further.
 """
 from __future__ import annotations
 
@@ -14,6 +21,7 @@ from pathlib import Path
 from judge_core import labels, parsers, records
 from judge_core.records import RecordError
 from judge_core.scales import verdict_from_scores
+from judge_tasks import registry
 from judge_tasks.sources import locate, read_rows
 
 # --------------------------------------------------------------------------- Prometheus prompt -> fields
@@ -189,8 +197,6 @@ class _UniqueIds:
 def _known_sources(benchmark: str):
     """The per-source labels a benchmark's catalog entry lists (``labels: source:``), or None."""
     try:
-        from judge_tasks import registry
-
         labels_ = registry.benchmark(benchmark).get("labels") or {}
     except KeyError:
         return None
@@ -199,18 +205,18 @@ def _known_sources(benchmark: str):
 
 
 # --------------------------------------------------------------------------- absolute Prometheus files
-def prometheus_absolute(benchmark: str, file_name: str, gold_field: str = "gpt4_score", **_) -> list[dict]:
-    """feedback_collection_(ood_)test / vicuna_eval / mt_bench_eval / flask_eval: gold = mean of the scores."""
-    path = locate(file_name)
+def prometheus_absolute(benchmark: str, file: str, gold_field: str = "gpt4_score", scale=(1, 5), **_) -> list[dict]:
+    """Prometheus absolute-grading files (a stored prompt + scores per row): gold = mean of ``gold_field``."""
+    path = locate(file)
     out = []
     for i, row in enumerate(read_rows(path, expect="array")):
         stored = _field(row, "instruction", path, i)
         fields = parse_prometheus_prompt(stored, path, i)
-        gold = _score(_field(row, gold_field, path, i), path, i, gold_field, 1, 5)
+        gold = _score(_field(row, gold_field, path, i), path, i, gold_field, *scale)
         n_gold = len(row[gold_field]) if isinstance(row[gold_field], list) else 1
         category = "category" if "category" in row else "criteria"
         out.append(records.absolute(
-            benchmark=benchmark, id=_id(row, "idx", i, path), row=i, gold_score=gold, scale=(1, 5),
+            benchmark=benchmark, id=_id(row, "idx", i, path), row=i, gold_score=gold, scale=tuple(scale),
             prompt_family="prometheus_absolute", source_file=path,
             meta={"source": _optional_text(row, "response_source", path, i),
                   "category": _optional_text(row, category, path, i), "n_gold": n_gold,
@@ -220,10 +226,10 @@ def prometheus_absolute(benchmark: str, file_name: str, gold_field: str = "gpt4_
 
 
 # --------------------------------------------------------------------------- pairwise Prometheus files
-def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> list[dict]:
+def prometheus_pairwise(benchmark: str, file: str, seed: int = 42, label_encoding: str = "ab", **_) -> list[dict]:
     """chosen_instruction / rejected_instruction (/ tie): two absolute prompts that differ only in the
     response. The chosen response is placed at A or B by a seeded coin (upstream used an unseeded one)."""
-    path = locate(file_name)
+    path = locate(file)
     rng = random.Random(seed)
     known_sources = _known_sources(benchmark)
     out = []
@@ -248,7 +254,7 @@ def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> 
         out.append(records.pairwise(
             benchmark=benchmark, id=_id(row, "idx", i, path), row=i, instruction=chosen["instruction"],
             response_a=a["response"], response_b=b["response"], gold=gold, rubric=chosen["rubric"],
-            reference=chosen["reference"], prompt_family="prometheus_relative", label_encoding="ab",
+            reference=chosen["reference"], prompt_family="prometheus_relative", label_encoding=label_encoding,
             source_file=path,
             meta={"source": source,  # and the stored absolute prompts of A and B (published order)
                   "prompt_a": row["chosen_instruction" if chosen_at_a else "rejected_instruction"],
@@ -257,44 +263,35 @@ def prometheus_pairwise(benchmark: str, file_name: str, seed: int = 42, **_) -> 
 
 
 # --------------------------------------------------------------------------- Auto-J pairwise
-AUTOJ_LABELS = labels.INTEGER_CODES["autoj"]
-
-
-def autoj_pairwise(benchmark: str = "autoj_pairwise", file_name: str = "autoj_pairwise.json", **_) -> list[dict]:
-    return _autoj_rows(benchmark, locate(file_name))
-
-
-def _autoj_rows(benchmark: str, path: Path) -> list[dict]:
+def autoj_pairs(benchmark: str, file: str | None = None, bundled: str | None = None,
+                label_encoding: str = "autoj", **_) -> list[dict]:
+    """Auto-J's pairwise format (``prompt``, ``response 1``, ``response 2``, integer ``label``): an upstream
+    ``file``, or a file ``bundled`` in this package (path relative to ``judge_tasks/``)."""
+    if (file is None) == (bundled is None):
+        raise ValueError(f"{benchmark}: the autoj_pairs loader takes exactly one of file / bundled")
+    path = Path(__file__).parent / bundled if bundled else locate(file)
+    codes = labels.INTEGER_CODES[label_encoding]
     out = []
     for i, row in enumerate(read_rows(path, expect="array")):
-        label = _code(row, "label", AUTOJ_LABELS, path, i, "0 (response 1), 1 (response 2) or 2 (tie)")
+        label = _code(row, "label", codes, path, i, "0 (response 1), 1 (response 2) or 2 (tie)")
         out.append(records.pairwise(
             benchmark=benchmark, id=i, row=i, instruction=_text(row, "prompt", path, i),
             response_a=_text(row, "response 1", path, i), response_b=_text(row, "response 2", path, i),
-            gold=AUTOJ_LABELS[label], prompt_family="autoj", label_encoding="autoj",
+            gold=codes[label], prompt_family="autoj", label_encoding=label_encoding,
             source_file=path, meta={"source": _optional_text(row, "scenario", path, i)}))
     return out
 
 
-#: 16 question / good answer / poor answer pairs written by this project (Auto-J's pairwise format)
-DEMO_FILE = Path(__file__).with_name("demo_documents.jsonl")
-
-
-def judge_demo(**_) -> list[dict]:
-    return _autoj_rows("judge_demo", DEMO_FILE)
-
-
 # --------------------------------------------------------------------------- PandaLM test set
-PANDALM_LABELS = labels.INTEGER_CODES["pandalm"]
-
-
-def pandalm_test(benchmark: str = "pandalm_test", file_name: str = "testset-v1.json", **_) -> list[dict]:
-    """Gold is the majority of annotator1..3 (0 = Tie, 1 = response 1, 2 = response 2)."""
-    path = locate(file_name)
+def pandalm_annotated(benchmark: str, file: str, label_encoding: str = "pandalm", **_) -> list[dict]:
+    """PandaLM's annotated test-set format: gold is the majority of annotator1..3 (0 = Tie, 1 = response 1,
+    2 = response 2)."""
+    path = locate(file)
+    codes = labels.INTEGER_CODES[label_encoding]
     ids = _UniqueIds(path, "idx")
     out = []
     for i, row in enumerate(read_rows(path, expect="array")):
-        votes = [_code(row, k, PANDALM_LABELS, path, i, "0 (tie), 1 or 2")
+        votes = [_code(row, k, codes, path, i, "0 (tie), 1 or 2")
                  for k in ("annotator1", "annotator2", "annotator3")]
         top = max(set(votes), key=votes.count)
         if votes.count(top) == 1:
@@ -304,20 +301,22 @@ def pandalm_test(benchmark: str = "pandalm_test", file_name: str = "testset-v1.j
             benchmark=benchmark, id=ids.add(row["idx"], i) if "idx" in row else i, row=i, source_file=path,
             instruction=f"{instruction}\n\n{input_text}" if input_text else instruction,
             response_a=_text(row, "response1", path, i), response_b=_text(row, "response2", path, i),
-            gold=PANDALM_LABELS[top], prompt_family="pandalm", label_encoding="pandalm",
+            gold=codes[top], prompt_family="pandalm", label_encoding=label_encoding,
             meta={"task_instruction": instruction, "input": input_text,
                   "source": _optional_text(row, "motivation_app", path, i)}))
     return out
 
 
 # --------------------------------------------------------------------------- JudgeLM val 5K
-def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **_) -> list[dict]:
-    """Questions and answers (``judgelm_val_5k.jsonl``) joined on ``question_id`` with GPT-4's scores
-    (``*_gpt4.jsonl`` or ``*_gpt4_with_reference.jsonl``) and, with reference, the reference answers.
-    The gold scores are ``parse_score`` of GPT-4's ``text`` (the ``score`` field where there is no text), as
-    JudgeLM's ``eval_model_judgement.py`` reads them; a pair with either score -1 is dropped, and counted."""
-    qa_path = locate("judgelm_val_5k.jsonl")
-    gold_path = locate("judgelm_val_5k_gpt4_with_reference.jsonl" if with_reference else "judgelm_val_5k_gpt4.jsonl")
+def judgelm_scored(benchmark: str, file: str, gold_file: str, reference_file: str | None = None,
+                   label_encoding: str = "judgelm", **_) -> list[dict]:
+    """JudgeLM's format: questions and answers (``file``) joined on ``question_id`` with GPT-4's score pairs
+    (``gold_file``) and, when given, the reference answers (``reference_file``). The gold scores are
+    ``parse_score`` of GPT-4's ``text`` (the ``score`` field where there is no text), as JudgeLM's
+    ``eval_model_judgement.py`` reads them; a pair with either score -1 is dropped, and counted."""
+    with_reference = reference_file is not None
+    qa_path = locate(file)
+    gold_path = locate(gold_file)
     gold, gold_ids = {}, _UniqueIds(gold_path, "question_id")
     for i, row in enumerate(read_rows(gold_path, expect="array")):
         score = _field(row, "score", gold_path, i)
@@ -330,7 +329,7 @@ def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **
         gold[gold_ids.add(_field(row, "question_id", gold_path, i), i)] = pair
     refs = {}
     if with_reference:
-        ref_path = locate("judgelm_val_5k_references.jsonl")
+        ref_path = locate(reference_file)
         ref_ids = _UniqueIds(ref_path, "question_id")
         for i, row in enumerate(read_rows(ref_path, expect="array")):
             ref = _field(row, "reference", ref_path, i)
@@ -354,7 +353,8 @@ def judgelm_val(benchmark: str = "judgelm_val", with_reference: bool = False, **
             benchmark=benchmark, id=qid, row=i, instruction=_text(row, "question_body", qa_path, i),
             response_a=_text(row, "answer1_body", qa_path, i), response_b=_text(row, "answer2_body", qa_path, i),
             gold=verdict_from_scores(s1, s2), gold_scores=[s1, s2], source_file=qa_path,
-            reference=refs.get(qid) if with_reference else None, prompt_family="judgelm", label_encoding="judgelm",
+            reference=refs.get(qid) if with_reference else None, prompt_family="judgelm",
+            label_encoding=label_encoding,
             meta={"source": f"{models[0]} vs {models[1]}"}))
     for r in out:
         r["meta"]["filtered_rows"] = filtered
@@ -368,11 +368,10 @@ def mmvet_class(score: float) -> str:
     return "correct" if s >= 1.0 else "wrong" if s <= 0.0 else "partial"
 
 
-def mm_vet_text(benchmark: str = "mm_vet_text", answers_file: str = "llava-v1.5-13b.json",
-                grades_file: str = "llava-v1.5-13b_gpt-4-grade-3runs.json", **_) -> list[dict]:
-    """Question + ground truth (``<AND>`` / ``<OR>`` kept as published) + one model's answer; gold is the mean
-    GPT-4 correctness score in [0, 1] of the chosen grade file."""
-    q_path, a_path, g_path = locate("mm-vet.json"), locate(answers_file), locate(grades_file)
+def mmvet_graded(benchmark: str, file: str, answers_file: str, grades_file: str, scale=(0, 1), **_) -> list[dict]:
+    """MM-Vet's format: question + ground truth (``file``; ``<AND>`` / ``<OR>`` kept as published) + one model's
+    answer (``answers_file``); gold is the mean GPT-4 correctness score in [0, 1] of ``grades_file``."""
+    q_path, a_path, g_path = locate(file), locate(answers_file), locate(grades_file)
     questions, answers, grades = (read_rows(q_path, expect="object"), read_rows(a_path, expect="object"),
                                   read_rows(g_path, expect="object"))
     out = []
@@ -391,37 +390,29 @@ def mm_vet_text(benchmark: str = "mm_vet_text", answers_file: str = "llava-v1.5-
         out.append(records.absolute(
             benchmark=benchmark, id=qid, row=i, instruction=_text(q, "question", q_path, qid),
             response=_as_text(answers[qid], a_path, qid, "<answer>"), reference=_text(q, "answer", q_path, qid),
-            gold_score=_score(score, g_path, qid, "score", 0, 1), scale=(0, 1),
+            gold_score=_score(score, g_path, qid, "score", *scale), scale=tuple(scale),
             prompt_family="judgelm", source_file=q_path,
             meta={"capability": ",".join(capability), "n_gold": len(score) if isinstance(score, list) else 1}))
     return out
 
 
-# --------------------------------------------------------------------------- the catalogue
-BENCHMARKS = {
-    "feedback_bench": lambda **kw: prometheus_absolute("feedback_bench", "feedback_collection_test.json", **kw),
-    "feedback_ood": lambda **kw: prometheus_absolute("feedback_ood", "feedback_collection_ood_test.json", **kw),
-    "vicuna_bench": lambda **kw: prometheus_absolute("vicuna_bench", "vicuna_eval.json", **kw),
-    "mt_bench_absolute": lambda **kw: prometheus_absolute("mt_bench_absolute", "mt_bench_eval.json", **kw),
-    "flask_gpt4": lambda **kw: prometheus_absolute("flask_gpt4", "flask_eval.json", "gpt4_score", **kw),
-    "flask_human": lambda **kw: prometheus_absolute("flask_human", "flask_eval.json", "human_score", **kw),
-    "mm_vet_text": lambda **kw: mm_vet_text(**kw),
-    "preference_bench": lambda **kw: prometheus_pairwise("preference_bench", "preference_collection_ood_test.json", **kw),
-    "hhh_alignment": lambda **kw: prometheus_pairwise("hhh_alignment", "hhh_alignment_eval.json", **kw),
-    "mt_bench_human": lambda **kw: prometheus_pairwise("mt_bench_human", "mt_bench_human_judgement_eval.json", **kw),
-    "pandalm_test": lambda **kw: pandalm_test(**kw),
-    "judgelm_val": lambda **kw: judgelm_val("judgelm_val", with_reference=False, **kw),
-    "judgelm_val_ref": lambda **kw: judgelm_val("judgelm_val_ref", with_reference=True, **kw),
-    "autoj_pairwise": lambda **kw: autoj_pairwise(**kw),
-    "judge_demo": lambda **kw: judge_demo(**kw),
-}
+# --------------------------------------------------------------------------- formats and dispatch
+#: format name (``loader.format`` in tasks.yaml) -> loader function
+FORMATS = {f.__name__: f for f in (prometheus_absolute, prometheus_pairwise, autoj_pairs, pandalm_annotated,
+                                   judgelm_scored, mmvet_graded)}
+#: class rule name (``classes`` in tasks.yaml) -> score -> class, for absolute benchmarks also scored as classes
+CLASSIFIERS = {"mmvet": mmvet_class}
 
 
 def load(benchmark: str, swap: bool = False, **options) -> list[dict]:
-    """Records of one benchmark; with ``swap`` every pair twice, as published and with the responses swapped."""
-    if benchmark not in BENCHMARKS:
-        raise KeyError(f"unknown benchmark {benchmark!r}; known: {', '.join(sorted(BENCHMARKS))}")
-    recs = BENCHMARKS[benchmark](**options)
+    """Records of one benchmark (its registry ``loader:``, ``options`` overriding the arguments written there);
+    with ``swap`` every pair twice, as published and with the responses swapped."""
+    spec = registry.benchmark(benchmark)
+    arguments = {k: v for k, v in spec["loader"].items() if k != "format"}
+    arguments.setdefault("label_encoding", spec["label_encoding"])
+    if spec.get("scale"):
+        arguments.setdefault("scale", tuple(spec["scale"]))
+    recs = FORMATS[spec["loader"]["format"]](benchmark, **{**arguments, **options})
     if not swap:
         return recs
     if recs and recs[0]["kind"] != "pairwise":

@@ -2,7 +2,8 @@
 
 With ``JUDGE_DATA_DIR`` set, a file is found by its upstream file name at any depth under that folder (so the
 folder may be flat or keep the upstream layout); nothing is fetched. Otherwise files are downloaded once (and
-cached) from the pinned source with the ``datasets`` / ``huggingface_hub`` download machinery.
+cached) from the pinned source with the ``datasets`` / ``huggingface_hub`` download machinery. The pinned sources
+are the registry's (``source.files`` in ``tasks.yaml``).
 """
 from __future__ import annotations
 
@@ -11,48 +12,21 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from judge_core.jsonio import read_json
+from judge_tasks import registry
 
-PROMETHEUS_COMMIT = "dcfb44272d5d0414832f5dbb8c2a05ebc2614234"
-PANDALM_COMMIT = "3871806e72b4832f815ecafd24d3503c73403f48"
-MMVET_COMMIT = "2df56155"
-LLAVA_COMMIT = "32cebc38"
-JUDGELM_REPO, JUDGELM_REVISION = "BAAI/JudgeLM-100K", "16f7d72e24cad8b9a64e48d424d410bdd357168c"
-
-
-def _prometheus(name):
-    return f"https://raw.githubusercontent.com/prometheus-eval/prometheus-eval/{PROMETHEUS_COMMIT}/eval/benchmark/data/{name}"
+#: module attributes other modules import, each derived from the registry: the pinned revision of a repository
+_REVISIONS = {"PANDALM_COMMIT": "WeOpenML/PandaLM", "JUDGELM_REVISION": "BAAI/JudgeLM-100K"}
+JUDGELM_REPO = "BAAI/JudgeLM-100K"
 
 
-def _pandalm(name):
-    return f"https://raw.githubusercontent.com/WeOpenML/PandaLM/{PANDALM_COMMIT}/data/{name}"
-
-
-def _mmvet(name):
-    return f"https://raw.githubusercontent.com/yuweihao/MM-Vet_data/{MMVET_COMMIT}/{name}"
-
-
-def _llava(name):
-    return f"https://raw.githubusercontent.com/haotian-liu/LLaVA/{LLAVA_COMMIT}/playground/data/eval/mm-vet/results/{name}"
-
-
-def _judgelm(name):
-    return f"hf://datasets/{JUDGELM_REPO}@{JUDGELM_REVISION}/{name}"
-
-
-#: upstream file name -> pinned location (``https://`` raw URL or ``hf://datasets/<repo>@<rev>/<file>``)
-FILES = {
-    **{n: _prometheus(n) for n in (
-        "feedback_collection_test.json", "feedback_collection_ood_test.json", "vicuna_eval.json",
-        "mt_bench_eval.json", "flask_eval.json", "preference_collection_ood_test.json",
-        "hhh_alignment_eval.json", "mt_bench_human_judgement_eval.json", "autoj_pairwise.json")},
-    "testset-v1.json": _pandalm("testset-v1.json"),
-    "pandalm-7b-testset-v1.json": _pandalm("pandalm-7b-testset-v1.json"),
-    "mm-vet.json": _mmvet("mm-vet.json"),
-    **{n: _llava(n) for n in ("llava-v1.5-13b.json", "llava-v1.5-13b_gpt-4-grade-1runs.json",
-                              "llava-v1.5-13b_gpt-4-grade-3runs.json")},
-    **{n: _judgelm(n) for n in ("judgelm_val_5k.jsonl", "judgelm_val_5k_gpt4.jsonl",
-                                "judgelm_val_5k_gpt4_with_reference.jsonl", "judgelm_val_5k_references.jsonl")},
-}
+def __getattr__(name: str):
+    """``FILES`` (upstream file name -> pinned location: ``https://`` raw URL or
+    ``hf://datasets/<repo>@<rev>/<file>``) and the revisions of ``_REVISIONS``, read from the registry."""
+    if name == "FILES":
+        return registry.files()
+    if name in _REVISIONS:
+        return registry.revision_of(_REVISIONS[name])
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 class DataNotFound(FileNotFoundError):
@@ -89,7 +63,8 @@ def locate(name: str | Path) -> Path:
         if not name.is_file():
             raise DataNotFound(f"{name} is not a file")
         return name
-    where = FILES.get(name, "its upstream repository (no pinned source)")
+    pinned = registry.files()
+    where = pinned.get(name, "its upstream repository (no pinned source)")
     root = data_dir()
     if root is not None:
         if not root.is_dir():
@@ -105,7 +80,7 @@ def locate(name: str | Path) -> Path:
                                f"{', '.join(str(p) for p in hits)}; keep one of them (which one is meant "
                                "is not guessed)")
         return hits[0]
-    if name not in FILES:
+    if name not in pinned:
         raise DataNotFound(f"{name}: no pinned source and JUDGE_DATA_DIR is not set; set JUDGE_DATA_DIR to a "
                            "folder holding it")
     offline = [v for v in ("HF_HUB_OFFLINE", "HF_DATASETS_OFFLINE")
@@ -115,7 +90,7 @@ def locate(name: str | Path) -> Path:
                            f"and {offline[0]}=1 forbids downloading it from {where}; set JUDGE_DATA_DIR to a folder "
                            "holding it")
     try:
-        return _download(FILES[name])
+        return _download(pinned[name])
     except (OSError, ValueError) as err:  # network, hub (HTTP errors are OSErrors), disk: one line
         first = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
         raise DataNotFound(f"{name} could not be downloaded from {where} ({type(err).__name__}: {first}); "
@@ -136,7 +111,7 @@ def _download(url: str) -> Path:
 
 
 def read_rows(path: Path, expect: str | None = None):
-    """A JSON array (or object), or JSON Lines (``autoj_pairwise.json`` is JSON Lines despite its name).
+    """A JSON array (or object), or JSON Lines (Auto-J's pairwise file is JSON Lines despite its ``.json`` name).
 
     ``expect`` (``"array"`` or ``"object"``) refuses any other top level. Every malformed file (not UTF-8,
     duplicate keys, too deep, not JSON, empty) is a ``RecordError`` naming file, row and field: see

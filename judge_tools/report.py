@@ -2,7 +2,7 @@
 
 ::
 
-    lm_eval --model phudge --model_args adapter=A --tasks mt_bench_absolute,hhh_alignment_swap \\
+    lm_eval --model phudge --model_args adapter=A --tasks <absolute task>,<pairwise task>_swap \\
         --output_path out --log_samples
     judge-report out                 # -> out/report/index.html and PNGs
     judge-report out --out report/
@@ -16,7 +16,8 @@ generative judge's text), so the figures use the same predictions as the metrics
 
 * absolute: predicted against gold score (scatter, parsed predictions; unparseable ones counted in the title);
 * pairwise: confusion matrix of gold against predicted verdict (one per pair: swap-resolved for ``_swap`` tasks,
-  the metrics' convention); MM-Vet (``mm_vet_text``): confusion matrix of the correctness classes;
+  the metrics' convention); a task with correctness classes (``harness.CLASS_BENCHMARKS``, MM-Vet):
+  confusion matrix of the classes;
 * ``_swap`` tasks: position-bias bars (consistency / bias toward the first / toward the second position, with the
   results' bootstrap stderr);
 * absolute tasks judged by a classification head (the output has a ``distribution``): a calibration curve
@@ -39,55 +40,42 @@ from pathlib import Path
 import numpy as np
 
 VERDICT_LABELS = ["a", "b", "tie"]
-MMVET_LABELS = ["correct", "partial", "wrong"]
+CLASS_LABELS = ["correct", "partial", "wrong"]  # judge_tasks.harness.CLASS_BENCHMARKS
 
 
 # --------------------------------------------------------------------------- reading
 def find_runs(paths) -> list[dict]:
-    """``[{results, results_file, samples: {task: path}}]`` for every results file under the paths."""
-    from judge_tools.leaderboard import find_results
+    """``[{results, results_file, samples: {task: path}}]`` for every results file under the paths (a file that is
+    not an lm-eval results file stops with an error naming it)."""
+    from judge_tools.results import find_results, read_results, samples_of
 
     runs = []
     for path in map(Path, paths):
         for file in find_results(path):
-            data = json.loads(file.read_text(encoding="utf-8"))
-            if not isinstance(data, dict) or "results" not in data:
-                continue
-            date = file.name[len("results_"):-len(".json")]
-            samples = {}
-            for task in data["results"]:
-                exact = file.with_name(f"samples_{task}_{date}.jsonl")
-                if exact.is_file():
-                    samples[task] = exact
-                    continue
-                others = sorted(file.parent.glob(f"samples_{task}_*.jsonl"))
-                others = [p for p in others if re.fullmatch(rf"samples_{re.escape(task)}_[^_]+\.jsonl", p.name)]
-                if others:
-                    samples[task] = others[-1]
-            runs.append({"results": data, "results_file": file, "samples": samples})
+            data = read_results(file)
+            runs.append({"results": data, "results_file": file, "samples": samples_of(file, data["results"])})
     return runs
 
 
 def read_items(samples_path: Path) -> list[dict]:
     """The logged documents of a samples file (see ``read_items_from_lines``)."""
-    with open(samples_path, encoding="utf-8") as f:
-        return read_items_from_lines(json.loads(line) for line in f if line.strip())
+    from judge_tools.results import read_sample_lines
+
+    return read_items_from_lines(read_sample_lines(samples_path))
 
 
 def read_items_from_lines(lines) -> list[dict]:
     """Per logged document: the record, the judge text and what the task made of it (as ``process_results``);
     ``[]`` when the documents are not judge records."""
     from judge_tasks import harness
+    from judge_tools.results import generation
 
     out = []
     for s in lines:
         doc = s.get("doc")
         if not isinstance(doc, dict) or doc.get("kind") not in ("absolute", "pairwise"):
             return []  # not a judge task
-        resp = s.get("filtered_resps")
-        while isinstance(resp, list):
-            resp = resp[0] if resp else None
-        text = resp if isinstance(resp, str) else None
+        text = generation(s)
         if doc["kind"] == "absolute":
             value, parsed = harness.read_absolute(doc, text)
         else:
@@ -253,9 +241,19 @@ def _slug(text: str) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_") or "x"
 
 
+def pair_verdicts(items: list[dict]) -> list[dict]:
+    """One entry per pair, in the published positions: ``{gold, ab, ba}`` (``ba`` None when judged in one order)."""
+    pairs: dict = {}
+    for it in items:
+        entry = pairs.setdefault(it["pair"], {"gold": it["gold"], "ab": None, "ba": None})
+        entry[it["order"]] = it["pred"]
+    return list(pairs.values())
+
+
 def draw_task(judge: str, task: str, result: dict, items: list[dict], out: Path) -> list[dict]:
     """The figures of one task: ``[{kind, file, caption}]``."""
-    from judge_tasks import harness, loaders
+    from judge_core import metrics
+    from judge_tasks import harness
 
     figures = []
     stem = f"{_slug(judge)}__{_slug(task)}"
@@ -266,13 +264,14 @@ def draw_task(judge: str, task: str, result: dict, items: list[dict], out: Path)
         figures.append({"kind": "scatter", "file": f"{stem}__scatter.png",
                         "caption": f"Predicted against gold score ({info['n']} parsed, {info['parse_failures']} "
                                    "unparseable)."})
-        if items[0]["doc"]["benchmark"] in harness.CLASS_BENCHMARKS:
+        to_class = harness.CLASS_BENCHMARKS.get(items[0]["doc"]["benchmark"])
+        if to_class is not None:
             kept = [it["item"] for it in items if it["item"]["pred"] is not None]
-            gold = [loaders.mmvet_class(k["gold"]) for k in kept]
-            pred = [loaders.mmvet_class(k["pred"]) for k in kept]
-            confusion(gold, pred, MMVET_LABELS, title, out / f"{stem}__confusion.png")
+            gold = [to_class(k["gold"]) for k in kept]
+            pred = [to_class(k["pred"]) for k in kept]
+            confusion(gold, pred, CLASS_LABELS, title, out / f"{stem}__confusion.png")
             figures.append({"kind": "confusion", "file": f"{stem}__confusion.png",
-                            "caption": "MM-Vet correctness classes (1.0 correct, 0.0 wrong, between partial)."})
+                            "caption": "Correctness classes (1.0 correct, 0.0 wrong, between partial)."})
         cal = calibration_data(items)
         if cal is not None:
             info = calibration(*cal, title, out / f"{stem}__calibration.png")
@@ -280,25 +279,18 @@ def draw_task(judge: str, task: str, result: dict, items: list[dict], out: Path)
                             "caption": f"Calibration of the classification head (ECE {info['ece']:.3f}): gold class "
                                        "= the class value nearest to the gold score."})
     else:
-        pred, gold = harness._verdicts([it["item"] for it in items])
-        confusion(gold, pred, VERDICT_LABELS, title, out / f"{stem}__confusion.png")
+        pairs = pair_verdicts([it["item"] for it in items])
+        both = [p for p in pairs if p["ab"] is not None and p["ba"] is not None]
+        pred = [metrics.swap_resolved(p["ab"], p["ba"]) if p in both else p["ab"] if p["ab"] is not None
+                else p["ba"] for p in pairs]
+        confusion([p["gold"] for p in pairs], pred, VERDICT_LABELS, title, out / f"{stem}__confusion.png")
         swap = any(it["doc"].get("swap") for it in items)
         figures.append({"kind": "confusion", "file": f"{stem}__confusion.png",
                         "caption": "Gold against predicted verdict, one per pair"
                                    + (" (swap-resolved: disagreement -> tie)." if swap else " (published order).")})
         if swap:
-            from judge_core import metrics
-
-            values, stderrs = {}, {}
-            ab, ba = [], []
-            for unit in harness._units([it["item"] for it in items]):
-                by_order = {u["order"]: u["pred"] for u in unit}
-                if "ab" in by_order and "ba" in by_order:
-                    ab.append(by_order["ab"])
-                    ba.append(by_order["ba"])
-            values = metrics.swap_stats(ab, ba)
-            for name in values:
-                stderrs[name] = result.get(f"{name}_stderr,none")
+            values = metrics.swap_stats([p["ab"] for p in both], [p["ba"] for p in both])
+            stderrs = {name: result.get(f"{name}_stderr,none") for name in values}
             bias_bars(values, stderrs, title, out / f"{stem}__position_bias.png")
             figures.append({"kind": "position_bias", "file": f"{stem}__position_bias.png",
                             "caption": "Consistency and position bias over the pairs judged in both orders "

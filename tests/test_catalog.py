@@ -71,6 +71,8 @@ def test_catalog_matches_task_folders_and_yamls(entries, manager):
             assert bool(kwargs.get("swap", False)) == is_swap, task
             doc = _sample_doc(e["kind"], kwargs["benchmark"], is_swap)
             assert harness.metric_names(doc) == declared, f"{task}: metric_names(doc) disagrees with the YAML"
+    catalog = yaml.safe_load(CATALOG.read_text(encoding="utf-8"))  # question-only tasks (tools area), own list
+    listed |= {TASKS_DIR / q["folder"] / f"{q['name']}.yaml" for q in catalog.get("question_tasks") or []}
     unlisted = sorted(str(p.relative_to(TASKS_DIR)) for p in _task_yamls() - listed)
     assert not unlisted, f"task YAMLs missing from tasks.yaml: {unlisted}"
 
@@ -100,6 +102,9 @@ def test_catalog_sizes_of_real_files(entries, monkeypatch):
             assert counts == gold, f"{name}: gold distribution {counts} != tasks.yaml {gold}"
         assert all(r["kind"] == e["kind"] for r in recs), name
         assert all(r["prompt_family"] == e["prompt_family"] for r in recs), name
+        assert all(r["label_encoding"] == e["label_encoding"] for r in recs), name
+        if e["kind"] == "absolute":
+            assert all(list(r["scale"]) == e["scale"] for r in recs), f"{name}: scale"
         assert any(r["reference"] is not None for r in recs) == e["reference"], f"{name}: reference flag"
         assert any(r["rubric"] is not None for r in recs) == e["rubric"], f"{name}: rubric flag"
 

@@ -248,12 +248,21 @@ def test_phudge_fully_fine_tuned_folder_loads_as_the_model(tiny, phudge_reg):
         assert judge.judge([ABS])[0]["raw"] == pytest.approx(expected, abs=1e-4)
 
 
-def test_phudge_classification_gives_the_distribution_and_its_expected_score(phudge_cls):
+def test_phudge_classification_gives_the_distribution_and_its_argmax_or_expected_score(tiny, phudge_cls):
+    """Issue 11 item 6 changed the default: the authors' rule (argmax), the expectation as ``class_rule=expected``."""
+    from judge_models.phudge import PhudgeJudge
+
     (out,) = phudge_cls.judge([ABS])
     dist = out["distribution"]
     assert len(dist) == 5 and len(out["raw"]) == 5 and sum(dist) == pytest.approx(1, abs=1e-5)
-    assert out["score"] == pytest.approx(sum(p * s for p, s in zip(dist, range(1, 6))), abs=1e-4)
+    assert out["class_rule"] == "argmax" and out["score"] == 1 + max(range(5), key=lambda k: dist[k])
     assert phudge_cls.batch_size == "auto"
+    expected = PhudgeJudge(adapter=str(tiny.cls), class_rule="expected", device="cpu")
+    (out,) = expected.judge([ABS])
+    assert out["class_rule"] == "expected" and out["distribution"] == dist
+    assert out["score"] == pytest.approx(sum(p * s for p, s in zip(dist, range(1, 6))), abs=1e-4)
+    with pytest.raises(ValueError, match="class_rule must be one of"):
+        PhudgeJudge(adapter=str(tiny.cls), class_rule="mean")
 
 
 def test_phudge_too_long_input_is_a_counted_parse_failure(tiny, caplog):

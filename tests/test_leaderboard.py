@@ -48,15 +48,24 @@ version: 1
 tasks:
   - name: pandalm_test
     kind: pairwise
+    loader: {format: pandalm_annotated, file: testset-v1.json}
+    label_encoding: pandalm
+    metrics: [accuracy]
     published:
       - {judge: "PandaLM-7B (released predictions)", task: pandalm_test, metric: accuracy, value: 0.6677, source: "PandaLM README"}
       - {judge: "GPT-4", task: pandalm_test_swap, metric: agreement, value: 0.6647, source: "PandaLM Table 2"}
   - name: mt_bench_absolute
     kind: absolute
+    loader: {format: prometheus_absolute, file: mt_bench_eval.json}
+    label_encoding: score
+    metrics: [pearson]
     published:
       - {judge: "PHUDGE (Phi-3)", task: mt_bench_absolute, metric: pearson, value: 0.5, source: "made up", note: "test"}
   - name: vicuna_bench
     kind: absolute
+    loader: {format: prometheus_absolute, file: vicuna_eval.json}
+    label_encoding: score
+    metrics: [pearson]
     published:
       - {judge: "Prometheus (13B)", task: vicuna_bench, metric: pearson, value: 0.49, source: "PHUDGE Table 2"}
 """

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 
 from judge_core import metrics
@@ -261,3 +262,154 @@ def test_mm_vet_classes():
 def test_filtered_rows_is_a_count():
     assert harness.filtered_rows([{"filtered_rows": 3}, {"filtered_rows": 3}]) == 3
     assert harness.filtered_rows([]) == 0
+
+
+# --------------------------------------------------------------------------- both orders: Auto-J's agreement
+def test_accuracy_both_orders_follows_autoj():
+    # Auto-J pairwise_eval.py: correct_both when pred == pred_exchange (mapped back) == gold, over all pairs
+    v_ab, v_ba, gold = ["a", "a", "b", "tie", "a"], ["a", "b", "b", "tie", "a"], ["a", "a", "a", "tie", "b"]
+    assert metrics.accuracy_both_orders(v_ab, v_ba, gold) == pytest.approx(2 / 5)  # pairs 0 and 3
+    assert math.isnan(metrics.accuracy_both_orders([], [], []))
+    texts = ["1", "2", "1", "1", "2", "2"]  # published verdicts: (a, a), (a, b), (b, a); gold a
+    items = _pair_items(texts, ["a", "b"] * 3, orders=["ab", "ba"] * 3)
+    assert harness.accuracy_both_orders(items) == pytest.approx(1 / 3)
+
+
+# --------------------------------------------------------------------------- vectorised bootstrap
+def _expand(values, counts):
+    return [v for v, c in zip(values, counts) for _ in range(int(c))]
+
+
+def _random_counts(n, rows=12, seed=5):
+    rng = np.random.default_rng(seed)
+    w = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(rows)]).astype(float)
+    w[0] = 1.0  # the identity resample: the point estimate itself
+    w[1] = 0.0
+    w[1, :3] = [4, 0, 1]  # a tiny resample (few distinct values)
+    return w
+
+
+@pytest.mark.parametrize("fn, fn_w", [
+    (metrics.pearson, metrics.pearson_weighted), (metrics.spearman, metrics.spearman_weighted),
+    (metrics.kendall, metrics.kendall_weighted), (metrics.r2, metrics.r2_weighted),
+    (metrics.mae, metrics.mae_weighted), (metrics.mse, metrics.mse_weighted)])
+@pytest.mark.parametrize("discrete", [True, False])
+def test_weighted_absolute_metrics_equal_scipy_on_the_expanded_resample(fn, fn_w, discrete):
+    rng = np.random.default_rng(0)
+    n = 40
+    gold = rng.integers(1, 6, n).astype(float)
+    pred = np.clip(gold + rng.integers(-2, 3, n), 1, 5) if discrete else gold + rng.normal(0, 1.5, n)
+    w = _random_counts(n)
+    got = fn_w(w, pred, gold)
+    want = [fn(_expand(pred, r), _expand(gold, r)) for r in w]
+    np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-12, equal_nan=True)
+
+
+def test_weighted_kendall_falls_back_to_scipy_for_many_distinct_values(monkeypatch):
+    monkeypatch.setattr(metrics, "CHUNK_CELLS", 10)
+    rng = np.random.default_rng(1)
+    pred, gold = rng.normal(size=30), rng.normal(size=30)
+    w = _random_counts(30, rows=4)
+    want = [metrics.kendall(_expand(pred, r), _expand(gold, r)) for r in w]
+    np.testing.assert_allclose(metrics.kendall_weighted(w, pred, gold), want, rtol=1e-9, equal_nan=True)
+
+
+def test_weighted_constant_resample_gives_nan():
+    w = np.array([[2.0, 0, 0, 1], [1, 1, 1, 1]])
+    got = metrics.pearson_weighted(w, [3, 1, 2, 3], [1, 2, 3, 4])
+    assert math.isnan(got[0]) and got[1] == pytest.approx(metrics.pearson([3, 1, 2, 3], [1, 2, 3, 4]))
+
+
+@pytest.mark.parametrize("fn, from_confusion", [
+    (metrics.accuracy, metrics.accuracy_from_confusion),
+    (metrics.accuracy_no_tie, lambda c: metrics.accuracy_from_confusion(c, drop_gold=2)),
+    (metrics.precision_macro, lambda c: metrics.macro_from_confusion(c, "precision")),
+    (metrics.recall_macro, lambda c: metrics.macro_from_confusion(c, "recall")),
+    (metrics.f1_macro, lambda c: metrics.macro_from_confusion(c, "f1"))])
+def test_weighted_classification_equals_sklearn_on_the_expanded_resample(fn, from_confusion):
+    rng = np.random.default_rng(2)
+    n, labels = 30, ["a", "b", "tie"]
+    gold, pred = rng.integers(0, 3, n), rng.integers(0, 3, n)
+    pred[:10] = gold[:10]
+    w = _random_counts(n)
+    got = from_confusion(metrics.confusion_weighted(w, gold, pred, 3))
+    want = [fn(_expand([labels[p] for p in pred], r), _expand([labels[g] for g in gold], r)) for r in w]
+    np.testing.assert_allclose(got, want, rtol=1e-12, equal_nan=True)
+
+
+def test_resample_counts_are_the_draws_of_a_plain_loop(monkeypatch):
+    monkeypatch.setattr(metrics, "CHUNK_CELLS", 35)  # chunks of 3 resamples of 11 units
+    chunks = list(metrics.resample_counts(11, iters=8, seed=3))
+    assert [len(c) for c in chunks] == [3, 3, 2]
+    rng = np.random.default_rng(3)
+    plain = [np.bincount(rng.integers(0, 11, 11), minlength=11) for _ in range(8)]
+    np.testing.assert_array_equal(np.vstack(chunks), plain)
+
+
+def _plain_bootstrap(units, statistic, iters=200, seed=1234):
+    """The stderr by the book: resample the units with replacement (duplicates kept), recompute, sd."""
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(iters):
+        drawn = [units[i] for i in rng.integers(0, len(units), len(units))]
+        v = statistic(drawn)
+        if math.isfinite(v):
+            values.append(v)
+    return float(np.std(values, ddof=1))
+
+
+def _resolved(unit):
+    p = {o: v for o, v, _ in unit}
+    return p["ab"] if p["ab"] == p["ba"] else "tie"
+
+
+def test_swap_stderr_equals_a_plain_numpy_bootstrap_over_pairs():
+    rng = np.random.default_rng(4)
+    n = 60
+    gold = rng.choice(["a", "b", "tie"], n)
+    texts, golds, units = [], [], []
+    code = {"a": "1", "b": "2", "tie": "Tie"}
+    for g in gold:
+        v_ab, v_ba = (g, g) if rng.random() < 0.6 else tuple(rng.choice(["a", "b", "tie"], 2))
+        ba_own = {"a": "b", "b": "a", "tie": "tie"}
+        texts += [code[v_ab], code[ba_own[v_ba]]]
+        golds += [g, ba_own[g]]
+        units.append([("ab", v_ab, g), ("ba", v_ba, g)])
+    items = _pair_items(texts, golds, orders=["ab", "ba"] * n)
+    # units in key order ("t:0", "t:1", "t:10", ...), as the harness sorts them
+    units = [units[int(k.split(":")[1])] for k in sorted(f"t:{i}" for i in range(n))]
+    plain = {
+        "accuracy": lambda us: metrics.accuracy([_resolved(u) for u in us], [u[0][2] for u in us]),
+        "f1_macro": lambda us: metrics.f1_macro([_resolved(u) for u in us], [u[0][2] for u in us]),
+        "accuracy_first_order": lambda us: metrics.accuracy([u[0][1] for u in us], [u[0][2] for u in us]),
+        "accuracy_both_orders": lambda us: metrics.accuracy_both_orders(
+            [u[0][1] for u in us], [u[1][1] for u in us], [u[0][2] for u in us]),
+        "consistency": lambda us: metrics.swap_stats([u[0][1] for u in us], [u[1][1] for u in us])["consistency"],
+        "delta_bias": lambda us: metrics.swap_stats([u[0][1] for u in us], [u[1][1] for u in us])["delta_bias"],
+    }
+    for name, statistic in plain.items():
+        agg = getattr(harness, name)
+        assert agg(items) == pytest.approx(statistic(units)), name
+        assert agg.bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic), rel=1e-9), name
+    # with replacement, duplicates kept: not the old "group by pair, drop duplicates" draw, which shrank it
+    assert harness.accuracy.bootstrap(list(reversed(items))) == harness.accuracy.bootstrap(items)
+
+
+def test_absolute_stderr_equals_a_plain_numpy_bootstrap():
+    rng = np.random.default_rng(6)
+    gold = rng.integers(1, 6, 50)
+    pred = [str(int(np.clip(g + rng.integers(-1, 2), 1, 5))) for g in gold]
+    pred[3] = "no score"
+    items = _abs_items([f"[RESULT] {p}" if p != "no score" else p for p in pred], gold)
+    for i, it in enumerate(items):
+        it["pair"] = f"d{i:03d}"
+    units = [(it["pred"], it["gold"]) for it in items]
+    for name in ("pearson", "spearman", "kendall", "r2", "mae"):
+        fn = getattr(metrics, name)
+
+        def statistic(us, fn=fn):
+            kept = [u for u in us if u[0] is not None]
+            return fn([u[0] for u in kept], [u[1] for u in kept])
+
+        assert getattr(harness, name).bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic),
+                                                                        rel=1e-9), name

@@ -135,10 +135,94 @@ def test_document_without_a_prediction(tmp_path):
         judge.judge([_pair(0, 2)])
 
 
-def test_swapped_documents_are_refused(tmp_path):
+def test_swapped_documents_are_refused_without_swap_path(tmp_path):
     judge = ReplayJudge(path=_write(tmp_path / "p.jsonl", TWO), field="v")
     with pytest.raises(JudgeTaskError, match="without _swap"):
         judge.judge([records.swapped(_pair(0, 0))])
+
+
+def test_swap_path_gives_the_exchanged_order(tmp_path):
+    # Auto-J codes; the exchanged file holds verdicts in the exchanged positions (0 = the response shown first)
+    ab = _write(tmp_path / "ab.jsonl", [{"idx": 0, "v": 0}, {"idx": 1, "v": 2}])
+    ba = _write(tmp_path / "ba.jsonl", [{"idx": 1, "v": 2}, {"idx": 0, "v": 1}])
+    judge = ReplayJudge(path=ab, field="v", id_field="idx", swap_path=ba)
+    docs = [_pair(0, 0, "autoj"), records.swapped(_pair(0, 0, "autoj")), _pair(1, 1, "autoj"),
+            records.swapped(_pair(1, 1, "autoj"))]
+    out = judge.judge(docs)
+    assert [o["verdict"] for o in out] == ["a", "b", "tie", "tie"]  # in each document's own order
+    # published positions: pair 0 says a in both orders (Auto-J's exchange_to_ori_label: 1 -> 0)
+    assert [records.to_published_order(o["verdict"], d) for o, d in zip(out, docs)] == ["a", "a", "tie", "tie"]
+    with pytest.raises(JudgeTaskError, match=r"ba\.jsonl: no prediction for document idx=2"):
+        judge.judge([records.swapped(_pair(2, 2, "autoj"))])
+
+
+def test_predictions_without_a_document_are_counted_and_reported(tmp_path, caplog):
+    path = _write(tmp_path / "p.jsonl", [{"idx": i, "v": 1} for i in range(5)])
+    judge = ReplayJudge(path=path, field="v", id_field="idx")
+    with caplog.at_level("WARNING"):
+        out = judge.judge([_pair(1, 0), _pair(3, 1)])
+    assert [o["unmatched_predictions"] for o in out] == [3, 3]
+    assert "3 of the predictions in" in caplog.text and "p.jsonl" in caplog.text
+    assert judge.unmatched() == {path: 3}
+    full = ReplayJudge(path=path, field="v", id_field="idx")
+    assert full.judge([_pair(i, i) for i in range(5)])[0]["unmatched_predictions"] == 0
+
+
+def test_duplicate_id_in_the_swap_file(tmp_path):
+    ab = _write(tmp_path / "ab.jsonl", TWO_BY_ID)
+    ba = _write(tmp_path / "ba.jsonl", [{"idx": 1, "v": 1}, {"idx": 1, "v": 2}])
+    with pytest.raises(ValueError, match=r"ba\.jsonl: row 1: field 'idx': duplicate id '1'"):
+        ReplayJudge(path=ab, field="v", id_field="idx", swap_path=ba)
+
+
+@pytest.mark.parametrize("key", [True, None, [1], {"a": 1}, 1.5])
+def test_ids_must_be_strings_or_integers(tmp_path, key):
+    path = _write(tmp_path / "p.jsonl", [{"idx": 0, "v": 1}, {"idx": key, "v": 2}])
+    with pytest.raises(ValueError, match=r"p\.jsonl: row 1: field 'idx': an id must be a string or an integer"):
+        ReplayJudge(path=path, field="v", id_field="idx")
+
+
+@pytest.mark.parametrize("value", [True, False, [True, False], [1, True]])
+def test_booleans_are_never_labels(tmp_path, value):
+    judge = ReplayJudge(path=_write(tmp_path / "p.jsonl", [{"v": value}, {"v": 1}]), field="v")
+    for encoding in ("pandalm", "autoj", "judgelm", "ab"):
+        assert judge.judge([_pair(0, 0, encoding)])[0]["verdict"] is None
+    assert judge.judge([_abs(0, 0)])[0]["score"] is None
+
+
+def test_bytes_that_are_not_utf8(tmp_path):
+    path = tmp_path / "p.jsonl"
+    path.write_bytes(b'{"v": 1}\n{"v": 2}\n{"v": "\xff\xfe"}\n')
+    with pytest.raises(ValueError, match=r"p\.jsonl: row 2: .*bytes at offset 25 \(line 3\) are not UTF-8"):
+        ReplayJudge(path=str(path), field="v")
+
+
+def test_both_orders_through_the_cli(tmp_path):
+    """lm_eval --model replay --model_args path=AB,swap_path=BA,field=output --tasks autoj_pairwise_swap, on the
+    9-pair fixture (gold tie b a a b tie a a tie). Published verdicts AB: tie b a b b a a tie tie; BA (written in
+    the exchanged positions): tie b a a b a b a and one unparseable (-> tie).
+    Consistent pairs 0 1 2 4 5 8 -> 6/9; swap-resolved tie b a tie b a tie tie tie -> 5/9, without gold ties 3/6;
+    first order 6/9; right in both orders 0 1 2 4 8 -> 5/9; disagreeing pairs 3 (b / a: second + second),
+    6 (a / b: first + first), 7 (tie / a: second) -> bias_first 1/9, bias_second 2/9."""
+    import sys
+
+    from conftest import FIXTURES, metric, run_lm_eval
+
+    code_ab = {"a": 0, "b": 1, "tie": 2}
+    code_ba = {"a": 1, "b": 0, "tie": 2}  # a published verdict written in the exchanged positions
+    ab = [code_ab[v] for v in "tie b a b b a a tie tie".split()]
+    ba = [code_ba[v] for v in "tie b a a b a b a".split()] + [7]
+    args = (f"path={_write(tmp_path / 'ab.jsonl', [{'output': v} for v in ab])},"
+            f"swap_path={_write(tmp_path / 'ba.jsonl', [{'output': v} for v in ba])},field=output")
+    res = run_lm_eval("--model", "replay", "--model_args", args, "--tasks", "autoj_pairwise_swap",
+                      data_dir=FIXTURES / "data", output_path=tmp_path / "out", launcher=[sys.executable, "-m", "lm_eval"])
+    want = {"accuracy": 5 / 9, "accuracy_no_tie": 3 / 6, "accuracy_first_order": 6 / 9,
+            "accuracy_both_orders": 5 / 9, "consistency": 6 / 9, "bias_first": 1 / 9, "bias_second": 2 / 9,
+            "delta_bias": 1 / 9, "parse_failures": 1}
+    got = {m: metric(res, "autoj_pairwise_swap", m) for m in want}
+    assert got == pytest.approx(want)
+    assert res["n-samples"]["autoj_pairwise_swap"]["effective"] == 18
+    assert res["results"]["autoj_pairwise_swap"]["accuracy_both_orders_stderr,none"] > 0
 
 
 def test_not_a_list_of_predictions(tmp_path):

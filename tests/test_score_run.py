@@ -84,6 +84,8 @@ class ToyTextLM(LM):
 for _name, _cls in (("toy_judge", ToyJudge), ("toy_pair_judge", ToyPairJudge), ("toy_text_lm", ToyTextLM)):
     if _name not in model_registry:
         model_registry.register(_name)(_cls)
+# pytest may import this module twice (as test_score_run and tests.test_score_run): use the registered classes
+ToyJudge, ToyPairJudge, ToyTextLM = (model_registry.get(n) for n in ("toy_judge", "toy_pair_judge", "toy_text_lm"))
 
 DOCS = [
     {"question": "What is the capital of France?", "answer": "Paris", "meta": {"topic": "geo"}},

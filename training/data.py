@@ -248,7 +248,7 @@ SOURCES = {
     "pandalm_train": SourceSpec("pairwise", pandalm_train_records),
     "prometheus_absolute": SourceSpec("absolute", pool_loader=loaders.prometheus_absolute),
     "prometheus_pairwise": SourceSpec("pairwise", pool_loader=loaders.prometheus_pairwise),
-    "autoj_pairwise": SourceSpec("pairwise", pool_loader=loaders.autoj_pairwise),
+    "autoj_pairwise": SourceSpec("pairwise", pool_loader=loaders.autoj_pairs),
 }
 
 

@@ -1,12 +1,12 @@
 """The evaluation-file guard: a training source must not be an evaluation task's file.
 
-A file is an evaluation file when its name is one of the upstream files of ``judge_tasks.sources.FILES`` or
-its SHA-256 is the hash of one (the published copies hashed here, and any file of that name under
-``JUDGE_DATA_DIR``); a hub source is one when its dataset is an evaluation dataset (Feedback-Bench,
-Preference-Bench, MT-Bench human judgements) or its data files are evaluation files (JudgeLM's val 5K).
+A file is an evaluation file when its name is one of the registry's evaluation files
+(``judge_tasks.registry.evaluation_files()``) or its SHA-256 is the hash of one (the published hashes in the
+registry, and any file of that name under ``JUDGE_DATA_DIR``); a hub source is one when its dataset is an
+evaluation dataset (the registry's ``source.hub_copies``) or its data files are evaluation files.
 
-Two of the files of the local training pool (``mt_bench_eval.json``, ``autoj_pairwise.json``) are also the
-files of evaluation tasks (``mt_bench_absolute``, ``autoj_pairwise``). Training on them is refused unless
+Two of the files of the local training pool are also the files of evaluation tasks (an absolute and a pairwise
+one; ``registry.evaluation_file_benchmarks()`` says which). Training on them is refused unless
 the config names them in ``data.allow_eval_files``; then a warning is logged, and the model card and
 ``judge_config.json`` record the tasks this judge must not be evaluated on.
 """
@@ -19,52 +19,20 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from judge_tasks.sources import FILES
+from judge_tasks import registry
 
 log = logging.getLogger(__name__)
 
-#: upstream evaluation file -> the benchmarks (``judge_tasks.loaders.BENCHMARKS``) that read it
-EVAL_FILE_BENCHMARKS = {
-    "feedback_collection_test.json": ["feedback_bench"],
-    "feedback_collection_ood_test.json": ["feedback_ood"],
-    "vicuna_eval.json": ["vicuna_bench"],
-    "mt_bench_eval.json": ["mt_bench_absolute"],
-    "flask_eval.json": ["flask_gpt4", "flask_human"],
-    "preference_collection_ood_test.json": ["preference_bench"],
-    "hhh_alignment_eval.json": ["hhh_alignment"],
-    "mt_bench_human_judgement_eval.json": ["mt_bench_human"],
-    "autoj_pairwise.json": ["autoj_pairwise"],
-    "testset-v1.json": ["pandalm_test"],
-    "pandalm-7b-testset-v1.json": ["pandalm_test"],
-    "mm-vet.json": ["mm_vet_text"],
-    "llava-v1.5-13b.json": ["mm_vet_text"],
-    "llava-v1.5-13b_gpt-4-grade-1runs.json": ["mm_vet_text"],
-    "llava-v1.5-13b_gpt-4-grade-3runs.json": ["mm_vet_text"],
-    "judgelm_val_5k.jsonl": ["judgelm_val", "judgelm_val_ref"],
-    "judgelm_val_5k_gpt4.jsonl": ["judgelm_val"],
-    "judgelm_val_5k_gpt4_with_reference.jsonl": ["judgelm_val_ref"],
-    "judgelm_val_5k_references.jsonl": ["judgelm_val_ref"],
-}
+#: upstream evaluation file -> the benchmarks that read it (the registry: ``source.files`` and loader files)
+EVAL_FILE_BENCHMARKS = registry.evaluation_file_benchmarks()
+FILES = registry.evaluation_files()  # every evaluation file name (pinned or read by a loader)
 
-#: SHA-256 of the published evaluation files (the copies in ../shared/data, byte-for-byte upstream)
-KNOWN_SHA256 = {
-    "5bf33413c34173c3b94f008499fd9098fb6338d5d1cf64f341e8e0c9b9f105cf": "mt_bench_eval.json",
-    "fe6655dfeec99d04d582692767c736f2385b5e067f0b894d1b73a32af7be9c9e": "hhh_alignment_eval.json",
-    "56f32fad71d9b6b33bc4d51794c324981e26355bcbf3ce4908d7f8ddcc61f80e": "autoj_pairwise.json",
-    "cc154f9067c7382d7ea86f8f246511a5e1ac87e1fddd845c5938d789505b07a4": "testset-v1.json",
-    "9a40b62a7bb2aa87ca77eb8bfcb51539b5a62f974ce91678d30e834d65ed0a7e": "pandalm-7b-testset-v1.json",
-    "6eced3121b9865098ea72aca233ca5ff7fd7b81374494d878815b9f856442d8e": "mm-vet.json",
-    "0e36bdbc09f792cceae47567ea2f25d9d1366cdb2063748f6076d383ce9a7886": "llava-v1.5-13b.json",
-    "f6cf024f900bf66c41cf20281fcce110756795df70e660e77f2924ff904ad7e5": "llava-v1.5-13b_gpt-4-grade-1runs.json",
-    "437a80db3349d87aa4424830710dd3755059a3831b47d783df4f69f3e0720b54": "llava-v1.5-13b_gpt-4-grade-3runs.json",
-}
+#: SHA-256 of the published evaluation files (the registry's ``source.files[].sha256``; the copies in
+#: ../shared/data, byte-for-byte upstream)
+KNOWN_SHA256 = registry.file_sha256()
 
-#: hub datasets that are evaluation sets as a whole
-EVAL_HUB_DATASETS = {
-    "prometheus-eval/Feedback-Bench": ["feedback_bench"],
-    "prometheus-eval/Preference-Bench": ["preference_bench"],
-    "lmsys/mt_bench_human_judgments": ["mt_bench_human"],
-}
+#: hub datasets that are evaluation sets as a whole (the registry's ``source.hub_copies``)
+EVAL_HUB_DATASETS = registry.evaluation_hub_datasets()
 
 TASKS_DIR = Path(__file__).resolve().parents[1] / "judge_tasks"
 
@@ -112,7 +80,7 @@ def _known_hashes() -> dict[str, str]:
     known = dict(KNOWN_SHA256)
     root = os.environ.get("JUDGE_DATA_DIR")
     if root and Path(root).is_dir():
-        for name in FILES:
+        for name in sorted(FILES):
             for p in Path(root).rglob(name):
                 if p.is_file():
                     known.setdefault(sha256(p), name)
