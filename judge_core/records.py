@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 VERDICTS = ("a", "b", "tie")
-PROMPT_FAMILIES = ("prometheus_absolute", "prometheus_relative", "judgelm", "pandalm")
+PROMPT_FAMILIES = ("prometheus_absolute", "prometheus_relative", "judgelm", "pandalm", "autoj")
 
 
 class RecordError(ValueError):

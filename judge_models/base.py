@@ -11,7 +11,10 @@ A subclass implements what it natively does:
 The base class fills the gaps: an absolute judge on a pairwise task grades both responses and compares the
 scores (``tie_rule``: ``strict`` = only equal scores tie, ``rounded`` = equal after rounding to integers); a
 pairwise judge on an absolute task uses ``grade_single`` where the doc has a reference and otherwise stops
-with an error that says so. Every output also keeps ``raw`` (the judge's own text) and ``parsed``.
+with an error that says so. Every output also keeps ``raw`` (the judge's own text) and ``parsed``, and
+``judge_input``: a list with the exact text given to the model after the chat template, one per call (one for a
+generative judge, two for a score-head judge on a pair). lm-eval writes the output line to the samples log of
+``--log_samples`` (``resps`` / ``filtered_resps``: ``JUDGE_OUTPUT {...}``), so that is where to read it.
 """
 from __future__ import annotations
 
@@ -58,8 +61,8 @@ class JudgeModel(LM):
         singles = []
         for d in docs:
             for side in ("a", "b"):
-                singles.append({**d, "kind": "absolute", "response": d[f"response_{side}"], "gold_score": 0.0,
-                                "scale": d.get("scale") or [1.0, 5.0]})
+                singles.append({**d, "kind": "absolute", "response": d[f"response_{side}"], "side": side,
+                                "gold_score": 0.0, "scale": d.get("scale") or [1.0, 5.0]})
         grades = self.grade(singles)
         out = []
         for i, d in enumerate(docs):

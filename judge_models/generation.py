@@ -3,6 +3,11 @@
 * Prompts: the judge's prompt from ``judge_core.prompts`` as the user turn of the tokenizer's chat template when it
   has one (``chat_template=auto``, the default; ``true`` / ``false`` force it), with an optional system turn and an
   optional start of the answer (``assistant_prefix``); without a template the text itself.
+* What the judge was fed: every judgement's output carries ``judge_input``, a list with the exact text given to
+  the model (after the chat template; one per call), so it is in the samples log of ``--log_samples``
+  (``resps`` / ``filtered_resps``: ``JUDGE_OUTPUT {..., "judge_input": [...]}``).
+* Parsing: the authors' rule by default; ``lenient=true`` adds the looser reading of ``judge_core.parsers`` where
+  the authors' fails, and the output says ``lenient_recovered`` (a count is logged).
 * Batches: sorted by length, left padding to the longest of the batch, greedy by default; stopping criteria end a
   row early (score-first: at the end of the first line; Prometheus: once ``[RESULT] x`` is written).
 * Backends: ``backend=hf`` (transformers ``generate``, the default) or ``backend=vllm`` (vLLM, when installed:
@@ -24,6 +29,7 @@ import os
 import re
 from typing import Callable
 
+from judge_core import parsers
 from judge_models.torch_judge import (
     TorchJudge,
     chat_text,
@@ -85,7 +91,8 @@ class GenerativeJudge(TorchJudge):
     def __init__(self, backend: str = "hf", chat_template="auto", reasons: bool = False,
                  max_new_tokens: int | None = None, do_sample: bool = False, temperature: float = 1.0,
                  top_p: float = 1.0, repetition_penalty: float = 1.0, num_beams: int = 1,
-                 gpu_memory_utilization: float = 0.9, tensor_parallel_size: int = 1, **kwargs):
+                 gpu_memory_utilization: float = 0.9, tensor_parallel_size: int = 1, lenient: bool = False,
+                 **kwargs):
         backend = str(backend).lower()
         if backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {backend!r}")
@@ -99,6 +106,8 @@ class GenerativeJudge(TorchJudge):
         super().__init__(**kwargs)
         self.backend = backend
         self.reasons = bool(reasons)
+        self.lenient = bool(lenient)
+        self.lenient_recovered = 0
         self.max_new_tokens = int(max_new_tokens) if max_new_tokens else (
             REASONS_TOKENS if self.reasons else SCORE_FIRST_TOKENS)
         self.do_sample = bool(do_sample)
@@ -148,15 +157,29 @@ class GenerativeJudge(TorchJudge):
         self.max_length = int(getattr(model_config, "max_model_len", None) or kwargs.get("max_model_len") or 4096)
 
     # ------------------------------------------------------------------ prompts
+    def prompt_text(self, user: str, system: str | None = None, assistant_prefix: str = "") -> str:
+        """The text of one judge prompt as the model reads it: the chat template's rendering (a system turn that
+        the template refuses is joined to the user turn with a newline, as prometheus-eval's Mistral layout
+        does), or without a template the text itself (the system text first, then a newline)."""
+        if self.use_chat_template:
+            messages = [{"role": "user", "content": user}]
+            if system:
+                try:
+                    return self.tokenizer.apply_chat_template(
+                        [{"role": "system", "content": system}, *messages], tokenize=False,
+                        add_generation_prompt=True) + assistant_prefix
+                except Exception:  # noqa: BLE001 - templates reject a system turn in their own ways
+                    messages = [{"role": "user", "content": f"{system}\n{user}"}]
+            return chat_text(self.tokenizer, messages) + assistant_prefix
+        return (f"{system}\n" if system else "") + user + assistant_prefix
+
     def encode_prompt(self, user: str, system: str | None = None, assistant_prefix: str = "") -> list[int]:
         """Token ids of one judge prompt (chat template or plain text), ending where the judge writes."""
-        if self.use_chat_template:
-            messages = ([{"role": "system", "content": system}] if system else []) + [
-                {"role": "user", "content": user}]
-            text = chat_text(self.tokenizer, messages) + assistant_prefix
-            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
-        text = (f"{system}\n\n" if system else "") + user + assistant_prefix
-        return self.tokenizer(text, add_special_tokens=True)["input_ids"]
+        return self.encode_text(self.prompt_text(user, system, assistant_prefix))
+
+    def encode_text(self, text: str) -> list[int]:
+        """Token ids of a finished prompt text: a chat template writes BOS itself, plain text gets the tokenizer's."""
+        return self.tokenizer(text, add_special_tokens=not self.use_chat_template)["input_ids"]
 
     def fit(self, ids: list[int]) -> tuple[list[int], bool]:
         """Keep a prompt within ``max_length - max_new_tokens``: first and last tokens kept, the middle cut."""
@@ -167,6 +190,27 @@ class GenerativeJudge(TorchJudge):
         head = room // 2
         self.truncation.add(truncated=True)
         return ids[:head] + ids[len(ids) - (room - head):], True
+
+    def fit_texts(self, texts: list[str]) -> tuple[list[list[int]], list[bool], list[str]]:
+        """Token ids (fitted), truncation flags and the text each judgement is fed (``judge_input``: the prompt
+        text, or the decoded ids when the middle was cut)."""
+        ids, truncated, fed = [], [], []
+        for text in texts:
+            fitted, cut = self.fit(self.encode_text(text))
+            ids.append(fitted)
+            truncated.append(cut)
+            fed.append(self.tokenizer.decode(fitted) if cut else text)
+        return ids, truncated, fed
+
+    def read(self, parser, text, **kwargs):
+        """``parser``'s reading of ``text``: the authors' rule, or with ``lenient=true`` the lenient one where it
+        fails (counted: ``lenient_recovered`` in the log and the output)."""
+        value, recovered = parsers.read(parser, text, lenient=self.lenient, **kwargs)
+        if recovered:
+            self.lenient_recovered += 1
+            log.info("%s: the lenient reading recovered %d output(s) so far", self.judge_name,
+                     self.lenient_recovered)
+        return value, recovered
 
     # ------------------------------------------------------------------ generation
     def _probe(self, batch_size: int, length: int):

@@ -1,28 +1,31 @@
-"""``judgelm``: JudgeLM-style pairwise judging (paper Fig. 3-5), generative.
+"""``judgelm``: JudgeLM pairwise judging, generative, with the authors' prompts (``judge_core.prompts``, from
+``baaivision/JudgeLM`` ``judgelm/llm_judge/common.py`` and ``gen_model_judgement*.py``).
 
-``lm_eval --model judgelm --model_args pretrained=BASE[,adapter=DIR][,reasons=true] --tasks ...``
+``lm_eval --model judgelm --model_args pretrained=BASE[,adapter=DIR][,reasons=true][,lenient=true] --tasks ...``
 
-* Pairwise documents: ``judge_core.prompts.judgelm_pair`` (the reference-answer variant, Fig. 4, when the document
-  has a reference). The judge writes "s1 s2" (1-10) on its first line; the higher score wins, equal scores tie.
-* Absolute documents with a reference answer: single-answer grading (Fig. 5, ``prompts.judgelm_single``): the
-  reference is Assistant 1 with a score of 10 already written, the judge completes Assistant 2's score, which is
-  mapped linearly from 1-10 onto the task's scale. Absolute documents without a reference: an error (base class).
-* ``reasons=false`` (default): score-first, generation stops at the end of the first line (at most
-  ``max_new_tokens``, default 16): JudgeLM's fast mode. ``reasons=true``: the explanation is generated too
-  (``max_new_tokens`` default 512) and returned as ``reason``.
-* With a chat template the prompt is the user turn and Fig. 5's "10 " starts the assistant turn.
+* Pairwise documents: ``prompts.judgelm_pair`` (``conv_judge_pair``, or ``conv_judge_pair_w_reference`` when the
+  document has a reference). The judge writes "s1 s2" (1-10) on its first line; the higher score wins, equal
+  scores tie (``translate_score_to_win_list``, T = 0).
+* Absolute documents with a reference answer: single-answer grading (``prompts.judgelm_single_for``:
+  ``conv_judge_single_w_reference``, or ``conv_judge_vqa_single_answer`` on MM-Vet): the reference is Assistant 1
+  and the prompt ends ``### Response:10``; the judge completes Assistant 2's score, mapped linearly from 1-10 onto
+  the task's scale. Absolute documents without a reference: an error (base class).
+* The authors send the prompt as plain text after BOS; ``chat_template=auto`` uses the tokenizer's template when it
+  has one (JudgeLM's own tokenizers have none). With a template the prompt is the user turn and ``10`` starts the
+  assistant turn.
+* ``reasons=false`` (default): score-first, generation stops at the end of the first line (the authors'
+  ``--if-fast-eval 1``, separator ``\\n``). ``reasons=true``: the explanation too, returned as ``reason``.
+* Parsing: the authors' ``parse_score`` (``judge_core.parsers.judgelm``); a failure (their ``[-1, -1]``) is a parse
+  failure (tie on pairwise tasks, as their win list makes it). ``lenient=true``: any whitespace between the scores.
 
-Output per document: ``verdict`` (pairwise) or ``score`` (absolute), ``scores`` (the two 1-10 numbers), ``raw``
-(the generated text), ``reason`` (reasons=true), ``truncated``, ``parsed``. Parsing: ``judge_core.parsers.judgelm``;
-unparseable -> parse failure (tie on pairwise tasks).
+Output per document: ``verdict`` / ``score``, ``scores``, ``raw``, ``reason`` (reasons=true), ``truncated``,
+``parsed``, ``judge_input`` (the text the model was fed), ``lenient_recovered`` (lenient=true).
 """
 from __future__ import annotations
 
 from judge_core import parsers, prompts
 from judge_core.scales import clip, rescale
 from judge_models.generation import GenerativeJudge, first_line_done
-
-_SINGLE_TAIL = "\n\n[Response]\n" + prompts.JUDGELM_SINGLE_PREFIX
 
 
 def _rest(text: str) -> str:
@@ -34,45 +37,43 @@ class JudgeLMJudge(GenerativeJudge):
     native = "pairwise"
     judge_name = "judgelm"
 
-    def _run(self, encoded: list[list[int]], desc: str) -> tuple[list[str], list[bool]]:
-        fitted = [self.fit(ids) for ids in encoded]
-        texts = self.generate([ids for ids, _ in fitted], n=1, stop=None if self.reasons else first_line_done,
-                              cut_first_line=not self.reasons, desc=desc)
-        return [t[0] for t in texts], [tr for _, tr in fitted]
+    def _run(self, texts: list[str], desc: str):
+        ids, truncated, fed = self.fit_texts(texts)
+        outs = self.generate(ids, n=1, stop=None if self.reasons else first_line_done,
+                             cut_first_line=not self.reasons, desc=desc)
+        return [o[0] for o in outs], truncated, fed
+
+    def _item(self, text, truncated, fed, prefix: str = ""):
+        scores, recovered = self.read(parsers.judgelm, text, prefix=prefix)
+        item = {"scores": None if scores is None else list(scores), "raw": text, "truncated": truncated,
+                "judge_input": [fed]}
+        if self.lenient:
+            item["lenient_recovered"] = recovered
+        if self.reasons:
+            item["reason"] = _rest(prefix + text)
+        return scores, item
 
     def compare(self, docs: list[dict]) -> list[dict]:
-        encoded = [self.encode_prompt(prompts.judgelm_pair(d["instruction"], d["response_a"], d["response_b"],
-                                                           d.get("reference"))) for d in docs]
-        texts, truncated = self._run(encoded, "judgelm")
+        texts = [self.prompt_text(prompts.judgelm_pair(d["instruction"], d["response_a"], d["response_b"],
+                                                       d.get("reference"))) for d in docs]
         out = []
-        for text, tr in zip(texts, truncated):
-            scores = parsers.judgelm(text)
-            item = {"verdict": parsers.judgelm_verdict(scores), "scores": None if scores is None else list(scores),
-                    "raw": text, "truncated": tr}
-            if self.reasons:
-                item["reason"] = _rest(text)
-            out.append(item)
+        for text, tr, fed in zip(*self._run(texts, "judgelm")):
+            scores, item = self._item(text, tr, fed)
+            out.append({"verdict": parsers.judgelm_verdict(scores), **item})
         return out
 
-    def _single_prompt(self, d: dict) -> list[int]:
-        text = prompts.judgelm_single(d["instruction"], d["response"], d["reference"])
-        if self.use_chat_template and text.endswith(_SINGLE_TAIL):
-            return self.encode_prompt(text[:-len(_SINGLE_TAIL)], assistant_prefix=prompts.JUDGELM_SINGLE_PREFIX)
-        return self.encode_prompt(text)
+    def _single_text(self, d: dict) -> str:
+        text = prompts.judgelm_single_for(d)
+        if self.use_chat_template:
+            return self.prompt_text(text[:-len(prompts.JUDGELM_SINGLE_PREFIX)],
+                                    assistant_prefix=prompts.JUDGELM_SINGLE_PREFIX)
+        return text
 
     def grade_single(self, docs: list[dict]) -> list[dict]:
-        texts, truncated = self._run([self._single_prompt(d) for d in docs], "judgelm single")
         lo, hi = prompts.JUDGELM_SCALE
         out = []
-        for d, text, tr in zip(docs, texts, truncated):
-            scores = parsers.judgelm(text, prefix=prompts.JUDGELM_SINGLE_PREFIX)
-            score = None
-            if scores is not None:
-                score = rescale(clip(scores[1], (lo, hi)), (lo, hi), d["scale"])
-            item = {"score": score, "scores": None if scores is None else list(scores), "raw": text,
-                    "prefix": prompts.JUDGELM_SINGLE_PREFIX, "truncated": tr}
-            if self.reasons:
-                item["reason"] = _rest(prompts.JUDGELM_SINGLE_PREFIX + text)
-            out.append(item)
+        for d, text, tr, fed in zip(docs, *self._run([self._single_text(d) for d in docs], "judgelm single")):
+            scores, item = self._item(text, tr, fed, prefix=prompts.JUDGELM_SINGLE_PREFIX)
+            score = None if scores is None else rescale(clip(scores[1], (lo, hi)), (lo, hi), d["scale"])
+            out.append({"score": score, "prefix": prompts.JUDGELM_SINGLE_PREFIX, **item})
         return out
-

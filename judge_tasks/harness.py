@@ -156,6 +156,9 @@ def read_absolute(doc: dict, text: str) -> tuple[float | None, dict]:
         pair = parsers.judgelm(text, prefix=prompts.JUDGELM_SINGLE_PREFIX)
         score = None if pair is None else rescale(clip(pair[1], prompts.JUDGELM_SCALE), prompts.JUDGELM_SCALE,
                                                  doc["scale"])
+    elif family == "autoj":
+        rating = parsers.autoj_rating(text)
+        score = None if rating is None else rescale(rating, prompts.AUTOJ_SCALE, doc["scale"])
     else:
         raise ValueError(f"no absolute parser for prompt family {family!r}")
     return (None if score is None else clip(score, doc["scale"])), {"score": score}
@@ -174,6 +177,8 @@ def read_pairwise(doc: dict, text: str) -> tuple[str | None, dict]:
         v = parsers.pandalm(text)
     elif family == "judgelm":
         v = parsers.judgelm_verdict(parsers.judgelm(text))
+    elif family == "autoj":
+        v = parsers.autoj_pairwise(text)
     else:
         raise ValueError(f"no pairwise parser for prompt family {family!r}")
     return v, {"verdict": v}

@@ -18,7 +18,7 @@ import random
 import statistics
 from pathlib import Path
 
-from judge_core import labels, records
+from judge_core import labels, parsers, records
 from judge_core.records import RecordError
 from judge_core.scales import verdict_from_scores
 from judge_tasks import registry
@@ -210,7 +210,8 @@ def prometheus_absolute(benchmark: str, file: str, gold_field: str = "gpt4_score
     path = locate(file)
     out = []
     for i, row in enumerate(read_rows(path, expect="array")):
-        fields = parse_prometheus_prompt(_field(row, "instruction", path, i), path, i)
+        stored = _field(row, "instruction", path, i)
+        fields = parse_prometheus_prompt(stored, path, i)
         gold = _score(_field(row, gold_field, path, i), path, i, gold_field, *scale)
         n_gold = len(row[gold_field]) if isinstance(row[gold_field], list) else 1
         category = "category" if "category" in row else "criteria"
@@ -218,7 +219,8 @@ def prometheus_absolute(benchmark: str, file: str, gold_field: str = "gpt4_score
             benchmark=benchmark, id=_id(row, "idx", i, path), row=i, gold_score=gold, scale=tuple(scale),
             prompt_family="prometheus_absolute", source_file=path,
             meta={"source": _optional_text(row, "response_source", path, i),
-                  "category": _optional_text(row, category, path, i), "n_gold": n_gold},
+                  "category": _optional_text(row, category, path, i), "n_gold": n_gold,
+                  "prompt": stored},  # the complete prompt as stored: what a Prometheus judge is given
             **fields))
     return out
 
@@ -253,7 +255,10 @@ def prometheus_pairwise(benchmark: str, file: str, seed: int = 42, label_encodin
             benchmark=benchmark, id=_id(row, "idx", i, path), row=i, instruction=chosen["instruction"],
             response_a=a["response"], response_b=b["response"], gold=gold, rubric=chosen["rubric"],
             reference=chosen["reference"], prompt_family="prometheus_relative", label_encoding=label_encoding,
-            source_file=path, meta={"source": source}))
+            source_file=path,
+            meta={"source": source,  # and the stored absolute prompts of A and B (published order)
+                  "prompt_a": row["chosen_instruction" if chosen_at_a else "rejected_instruction"],
+                  "prompt_b": row["rejected_instruction" if chosen_at_a else "chosen_instruction"]}))
     return out
 
 
@@ -272,7 +277,7 @@ def autoj_pairs(benchmark: str, file: str | None = None, bundled: str | None = N
         out.append(records.pairwise(
             benchmark=benchmark, id=i, row=i, instruction=_text(row, "prompt", path, i),
             response_a=_text(row, "response 1", path, i), response_b=_text(row, "response 2", path, i),
-            gold=codes[label], prompt_family="prometheus_relative", label_encoding=label_encoding,
+            gold=codes[label], prompt_family="autoj", label_encoding=label_encoding,
             source_file=path, meta={"source": _optional_text(row, "scenario", path, i)}))
     return out
 
@@ -306,8 +311,9 @@ def pandalm_annotated(benchmark: str, file: str, label_encoding: str = "pandalm"
 def judgelm_scored(benchmark: str, file: str, gold_file: str, reference_file: str | None = None,
                    label_encoding: str = "judgelm", **_) -> list[dict]:
     """JudgeLM's format: questions and answers (``file``) joined on ``question_id`` with GPT-4's score pairs
-    (``gold_file``) and, when given, the reference answers (``reference_file``). GPT-4 scores of ``[-1, -1]``
-    are JudgeLM's "invalid" rows: filtered, and counted."""
+    (``gold_file``) and, when given, the reference answers (``reference_file``). The gold scores are
+    ``parse_score`` of GPT-4's ``text`` (the ``score`` field where there is no text), as JudgeLM's
+    ``eval_model_judgement.py`` reads them; a pair with either score -1 is dropped, and counted."""
     with_reference = reference_file is not None
     qa_path = locate(file)
     gold_path = locate(gold_file)
@@ -317,6 +323,9 @@ def judgelm_scored(benchmark: str, file: str, gold_file: str, reference_file: st
         if not (isinstance(score, list) and len(score) == 2):
             raise RecordError(gold_path, i, "score", f"expected [score 1, score 2], got {score!r}")
         pair = [_number(s, gold_path, i, "score") for s in score]
+        text = row.get("text")  # the authors' gold: parse_score of GPT-4's text (eval_model_judgement.py)
+        if text is not None:
+            pair = [float(s) for s in parsers.judgelm_parse_score(text)]
         gold[gold_ids.add(_field(row, "question_id", gold_path, i), i)] = pair
     refs = {}
     if with_reference:
@@ -334,7 +343,7 @@ def judgelm_scored(benchmark: str, file: str, gold_file: str, reference_file: st
         if qid not in gold:
             raise RecordError(gold_path, "-", "question_id", f"no GPT-4 score for question_id {qid} of {qa_path}")
         s1, s2 = gold[qid]
-        if [s1, s2] == [-1.0, -1.0]:
+        if s1 == -1.0 or s2 == -1.0:  # the authors' filter: either GPT-4 score is -1
             filtered += 1
             continue
         if with_reference and qid not in refs:

@@ -8,6 +8,7 @@ MODELS = {
     "judgelm": "judge_models.judgelm:JudgeLMJudge",
     "pandalm": "judge_models.pandalm:PandaLMJudge",
     "prometheus": "judge_models.prometheus:PrometheusJudge",
+    "autoj": "judge_models.autoj:AutoJJudge",
     "replay": "judge_models.replay:ReplayJudge",
     "longer": "judge_models.longer:LongerJudge",
 }

@@ -263,6 +263,25 @@ def test_judgelm_score_must_be_a_pair(data_dir):
     _raises_record_error(lambda: loaders.load("judgelm_val"), "judgelm_val_5k_gpt4.jsonl", 5, "score")
 
 
+def test_judgelm_gold_filter_is_the_authors(data_dir):
+    """eval_model_judgement.py: gold = parse_score(GPT-4's text); a pair is dropped when either score is -1."""
+    _copy(data_dir, "judgelm_val_5k.jsonl", "judgelm_val_5k_gpt4.jsonl")
+
+    def edit(rows):
+        rows[1]["text"] = "-1 8\nAssistant 1's answer is missing."   # one score of -1: dropped
+        rows[2]["text"] = "Assistant 1: 6, Assistant 2: 6\n..."      # unparseable: [-1, -1], dropped
+        rows[4]["text"] = "7,2\nreason"                                # "," read as a space: [7, 2]
+        rows[4]["score"] = [2.0, 7.0]                                  # the text wins, as the authors read it
+
+    _rewrite_jsonl(data_dir / "judgelm_val_5k_gpt4.jsonl", edit)
+    full = loaders.load("judgelm_val")
+    ids = [r["id"] for r in full]
+    assert "1" not in ids and "2" not in ids
+    assert len(full) == 6 and all(r["meta"]["filtered_rows"] == 2 for r in full)
+    by_id = {r["id"]: r for r in full}
+    assert by_id["4"]["gold_scores"] == [7.0, 2.0] and by_id["4"]["gold"] == "a"
+
+
 def test_judgelm_question_without_gpt4_score(data_dir):
     _copy(data_dir, "judgelm_val_5k.jsonl", "judgelm_val_5k_gpt4.jsonl")
     _rewrite_jsonl(data_dir / "judgelm_val_5k_gpt4.jsonl", lambda rows: rows.pop(6))

@@ -413,7 +413,8 @@ def test_phudge_examples_are_the_judge_prompt(tiny_base, tmp_path):
     from training.encode import Featurizer
     from training.modeling import load_tokenizer
 
-    cfg = _tiny_cfg(tiny_base, tmp_path)
+    # the authors' four PHUDGE system texts (issue 11) are longer than the tiny config's 384 tokens leave room for
+    cfg = _tiny_cfg(tiny_base, tmp_path, "data.max_length=1024")
     tok = load_tokenizer(cfg)
     feat = Featurizer(cfg, tok)
     rec = data.feedback_collection_records(_feedback_rows(2), "fc", Counter())[1]

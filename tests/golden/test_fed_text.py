@@ -1,0 +1,116 @@
+"""The judges feed the golden texts: each generative judge's ``judge_input`` (what the samples log shows) is the
+authors' prompt of ``expected.json`` (plain text, ``chat_template=false``, as the authors send it), and the
+Prometheus judge gets a benchmark's stored prompt as stored. Tiny random Phi-3, scripted generations."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from judge_core import prompts, records
+from tests.tiny_models import tiny_phi3_folder
+
+HERE = Path(__file__).parent
+EXPECTED = json.loads((HERE / "expected.json").read_text())["synthetic"]
+DOCS = json.loads((HERE / "documents.json").read_text())
+
+
+def _pair(i):
+    d = DOCS["pairwise"][i]
+    return records.pairwise(benchmark="unit", id=f"p{i}", row=i, instruction=d["instruction"],
+                            response_a=d["response_a"], response_b=d["response_b"], gold="a")
+
+
+def _absolute(i):
+    d = DOCS["absolute"][i]
+    return records.absolute(benchmark="unit", id=f"a{i}", row=i, instruction=d["instruction"],
+                            response=d["response"], reference=d["reference"], rubric=d["rubric"], gold_score=3)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory):
+    import torch
+
+    torch.set_num_threads(1)
+    return tiny_phi3_folder(tmp_path_factory.mktemp("fed"))
+
+
+def scripted(judge, monkeypatch, text):
+    monkeypatch.setattr(judge, "generate", lambda ids, n=1, **kw: [[text] * n for _ in ids])
+
+
+def test_judgelm_pandalm_and_autoj_are_fed_the_authors_text(base, monkeypatch):
+    from judge_models.autoj import AutoJJudge
+    from judge_models.judgelm import JudgeLMJudge
+    from judge_models.pandalm import PandaLMJudge
+
+    judgelm = JudgeLMJudge(pretrained=str(base), chat_template=False, device="cpu", max_new_tokens=4)
+    scripted(judgelm, monkeypatch, "8 6")
+    out = judgelm.judge([_pair(0), _pair(1)])
+    assert [o["judge_input"] for o in out] == [[EXPECTED["judgelm_pair/0"]], [EXPECTED["judgelm_pair/1"]]]
+    assert [o["verdict"] for o in out] == ["a", "a"]
+    scripted(judgelm, monkeypatch, " 7\nclose to the reference")
+    out = judgelm.judge([_absolute(0), _absolute(1)])  # single answer: "### Response:10", the judge writes " 7"
+    assert [o["judge_input"] for o in out] == [[EXPECTED["judgelm_single/0"]], [EXPECTED["judgelm_single/1"]]]
+    assert out[0]["scores"] == [10.0, 7.0]
+
+    pandalm = PandaLMJudge(pretrained=str(base), chat_template=False, device="cpu", max_new_tokens=4)
+    scripted(pandalm, monkeypatch, "2\n\n### Reason: ...")
+    docs = [{**_pair(i), "response_a": _pair(i)["response_a"] + "</s>", "response_b": "<s>" + _pair(i)["response_b"]}
+            for i in (0, 1)]
+    out = pandalm.judge(docs)  # </s> and <s>: PandaLM's own pattern, stripped whatever the tokenizer
+    assert [o["judge_input"] for o in out] == [[EXPECTED["pandalm/0"]], [EXPECTED["pandalm/1"]]]
+
+    autoj = AutoJJudge(pretrained=str(base), device="cpu", max_new_tokens=4)
+    scripted(autoj, monkeypatch, "... So, the final decision is Tie. Both are fine.")
+    out = autoj.judge([_pair(0), _pair(1)])
+    assert [o["judge_input"] for o in out] == [[EXPECTED["autoj_pairwise/0"]], [EXPECTED["autoj_pairwise/1"]]]
+    assert [o["verdict"] for o in out] == ["tie", "tie"]
+    scripted(autoj, monkeypatch, "The response is right.\n\nRating: [[8]]")
+    out = autoj.judge([_absolute(0), _absolute(1)])  # absolute: Auto-J's single protocol, 1-10 -> 1-5
+    assert [o["judge_input"] for o in out] == [[EXPECTED["autoj_single/0"]], [EXPECTED["autoj_single/1"]]]
+    assert out[0]["rating"] == 8.0 and out[0]["score"] == pytest.approx(1 + 7 / 9 * 4)
+
+
+def test_tokenizer_special_tokens_are_the_tokenizers_own_list(base):
+    from transformers import AutoTokenizer
+
+    from judge_models.pandalm import tokenizer_special_tokens
+
+    tok = AutoTokenizer.from_pretrained(base)
+    special = tokenizer_special_tokens(tok)
+    assert set(tok.all_special_tokens) <= set(special) and set(prompts.PANDALM_SPECIAL_TOKENS) <= set(special)
+    tok.add_special_tokens({"additional_special_tokens": ["<|judge_sep|>"]})
+    special = tokenizer_special_tokens(tok)
+    assert "<|judge_sep|>" in special  # an added special token is stripped too: the tokenizer's own list
+    assert prompts.strip_special_tokens("a<|judge_sep|>b<|endoftext|>" + "".join(special), special) == "ab"
+
+
+def test_prometheus_is_fed_the_stored_prompt_with_its_system_prompt(base, monkeypatch):
+    from transformers import AutoTokenizer
+
+    from judge_models.prometheus import PrometheusJudge
+
+    judge = PrometheusJudge(pretrained=str(base), device="cpu", max_new_tokens=4)
+    scripted(judge, monkeypatch, "Feedback: right. [RESULT] 4")
+    stored = "###Task Description:\nas stored in the benchmark file, byte for byte  \n\n###Feedback: "
+    doc = {**_absolute(0), "meta": {"prompt": stored}}
+    (out,) = judge.judge([doc])
+    tok = AutoTokenizer.from_pretrained(base)
+    want = tok.apply_chat_template([{"role": "system", "content": prompts.PROMETHEUS_ABS_SYSTEM},
+                                    {"role": "user", "content": stored}], tokenize=False, add_generation_prompt=True)
+    assert out["judge_input"] == [want] and out["score"] == 4.0
+    # a template without a system role: the system prompt joins the user turn with a newline (prometheus-eval)
+    monkeypatch.setattr(judge.tokenizer, "apply_chat_template", _no_system_role(judge.tokenizer.apply_chat_template))
+    (out,) = judge.judge([doc])
+    assert out["judge_input"] == [f"[INST] {prompts.PROMETHEUS_ABS_SYSTEM}\n{stored} [/INST]"]
+
+
+def _no_system_role(original):
+    def apply(messages, **kwargs):
+        if messages[0]["role"] == "system":
+            raise ValueError("Conversation roles must alternate user/assistant/user/assistant/...")
+        return f"[INST] {messages[0]['content']} [/INST]"
+
+    return apply
