@@ -34,7 +34,9 @@ Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (de
 ``adapter`` (default ``phudge-mini``), ``head`` / ``num_labels`` (override what the adapter says), ``class_rule``
 (classification heads: ``argmax``, the authors' rule and the default: the score of the most probable class;
 ``expected``: the expectation of the score over the class distribution), ``max_length``, ``tie_rule``
-(``strict`` | ``rounded``), ``dtype``, ``device``; ``--batch_size N|auto`` (automatic when not given).
+(``strict`` | ``rounded``), ``chat_template`` (``auto``: the layout by the tokenizer, below; ``true``: the
+tokenizer's chat template even on Phi-3; ``false``: plain text), ``dtype``, ``device``; ``--batch_size N|auto``
+(automatic when not given).
 
 Prompt and truncation
 ---------------------
