@@ -115,6 +115,16 @@ def test_phudge_on_phi3_is_fed_the_authors_phi3_text(base, monkeypatch):
         assert all(o["parsed"] and o["truncated"] is False for o in outputs)
         texts += [EXPECTED[f"phudge_{variant}/{i}"] for i in (0, 1)]
     assert sorted(fed) == sorted(_bos_then(judge.tokenizer, t) for t in texts)
+    # training builds the same ids for the same records (the trainer's featurizer, no augmentation)
+    from training import config
+    from training.encode import Featurizer
+
+    cfg = config.load(HERE.parents[1] / "training" / "configs" / "tiny_cpu.yaml",
+                      [f"base_model={base}", "data.max_length=4096"])
+    featurize = Featurizer(cfg, judge.tokenizer)
+    for i in (0, 1):
+        rec = {**_absolute(i), "meta": {}}
+        assert featurize(rec, None, i)["seqs"] == [_bos_then(judge.tokenizer, EXPECTED[f"phudge_rubric_reference/{i}"])]
     # a pair: one forward pass per response, each fed the authors' text for it (A, then B)
     (pair,) = judge.judge([_pair(0)])
     d = DOCS["pairwise"][0]
