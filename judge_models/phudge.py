@@ -79,19 +79,21 @@ class PromptTooLong(ValueError):
 
 
 def _render(tokenizer, fields: dict, response, rubric, use_chat_template) -> tuple[str, list[int]]:
-    messages = prompts.phudge_messages(fields["instruction"], response, rubric, fields["reference"])
+    messages = prompts.phudge_messages(fields["instruction"], response, rubric, fields["reference"],
+                                       fields.get("style"))
     return render_messages(tokenizer, messages, use_chat_template)
 
 
 def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
                         reference: str | None = None, max_length: int | None = None,
-                        use_chat_template: bool | None = None) -> tuple[str, list[int], bool]:
+                        use_chat_template: bool | None = None, style: str | None = None) -> tuple[str, list[int], bool]:
     """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
+    ``style``: the prompt style the judge was trained with (``judge_core.prompts.PHUDGE_STYLES``; None = the authors').
 
     Chat template when the tokenizer has one (``use_chat_template`` forces it on / off), else plain text. Truncation
     keeps the response and rubric whole, shortens the instruction first, then the reference; raises
     ``PromptTooLong`` if the prompt cannot fit even with both emptied."""
-    fields = {"instruction": instruction or "", "reference": reference}
+    fields = {"instruction": instruction or "", "reference": reference, "style": style}
     text, ids = _render(tokenizer, fields, response, rubric, use_chat_template)
     if not max_length or len(ids) <= max_length:
         return text, ids, False
@@ -160,6 +162,8 @@ class PhudgeJudge(TorchJudge):
             raise ValueError(f"phudge: {where}; pass head=regression (1 output) or head=classification (5 classes)")
         self.head, self.num_labels, self.class_rule = resolved.head, resolved.num_labels, class_rule
         self.train_scale = resolved.scale
+        # the prompt the judge was trained with: judge_config "prompt_style" (absent = the authors' PHUDGE texts)
+        self.prompt_style = prompts.phudge_style(resolved.config.get("prompt_style") if resolved.config else None)
         self.use_chat_template = None if chat_template in (None, "auto") else bool(chat_template)
         if resolved.kind == "base" and not resolved.config:
             log.warning("phudge without an adapter or judge_config.json: the score head comes from pretrained=%s "
@@ -182,7 +186,7 @@ class PhudgeJudge(TorchJudge):
         try:
             text, ids, truncated = render_phudge_input(self.tokenizer, doc.get("instruction"), doc["response"],
                                                        doc.get("rubric"), doc.get("reference"), self.max_length,
-                                                       self.use_chat_template)
+                                                       self.use_chat_template, self.prompt_style)
         except PromptTooLong as err:
             log.warning("%s row %s: %s: counted as a parse failure", doc.get("benchmark"), doc.get("row"), err)
             self.truncation.add(overlong=True)
