@@ -281,10 +281,11 @@ def phudge_messages(instruction: str, response: str, rubric: dict | None = None,
             {"role": "user", "content": s["instruction"] + s["response"] + s["reference"] + s["rubric"]}]
 
 
-def phudge_phi3(instruction: str, response: str, rubric: dict | None = None, reference: str | None = None) -> str:
+def phudge_phi3(instruction: str, response: str, rubric: dict | None = None, reference: str | None = None,
+                style: str | None = None) -> str:
     """The exact text of ``create_prometheus_prompt`` for Phi-3 (``<|end|>`` followed by a blank line, unlike the
     Phi-3 chat template), ending where the score head reads."""
-    system, user = (m["content"] for m in phudge_messages(instruction, response, rubric, reference))
+    system, user = (m["content"] for m in phudge_messages(instruction, response, rubric, reference, style))
     return f"<|system|>\n{system}<|end|>\n\n<|user|>\n{user}<|end|>\n\n<|assistant|>\n"
 
 

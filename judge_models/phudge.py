@@ -34,18 +34,36 @@ Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (de
 ``adapter`` (default ``phudge-mini``), ``head`` / ``num_labels`` (override what the adapter says), ``class_rule``
 (classification heads: ``argmax``, the authors' rule and the default: the score of the most probable class;
 ``expected``: the expectation of the score over the class distribution), ``max_length``, ``tie_rule``
-(``strict`` | ``rounded``), ``dtype``, ``device``; ``--batch_size N|auto`` (automatic when not given).
+(``strict`` | ``rounded``), ``chat_template`` (``auto``: the layout by the tokenizer, below; ``true``: the
+tokenizer's chat template even on Phi-3; ``false``: plain text), ``dtype``, ``device``; ``--batch_size N|auto``
+(automatic when not given).
 
 Prompt and truncation
 ---------------------
 ``render_phudge_input`` is the single place that turns a record into the model's input (text and token ids;
-``render_phudge_prompt`` gives the ids), for training and inference:
-``judge_core.prompts.phudge_messages`` (system variant by what the document has: rubric / reference / both /
-none) rendered with the tokenizer's chat template (with the generation prompt, so the head reads the position
-where the answer would start), or joined as plain text for tokenizers without one (encoders). When the prompt is
+``render_phudge_prompt`` gives the ids), for training and inference. The layout (``phudge_layout``) follows the
+tokenizer, so that training (which has only the tokenizer) and judging build the same ids:
+
+``phi3``
+    a tokenizer whose chat template writes Phi-3's turns (``<|role|>\n...<|end|>\n``; the tests' tiny Phi-3,
+    Phi-3 / Phi-3.5 mini and medium) gets the authors' own text, ``judge_core.prompts.phudge_phi3`` (PHUDGE
+    ``scripts/data_utils.py`` ``create_prometheus_prompt``: ``<|end|>`` followed by a blank line, where the Phi-3
+    template writes one newline), tokenised as the authors did: the tokenizer's BOS, then the text with no other
+    special tokens added (their ``tokenizer(prompt)`` on the Phi-3-mini tokenizer of May 2024, which added ``<s>``;
+    the tokenizer of today does not, so BOS is put first explicitly). ``judge_input`` is that text, without BOS.
+``chat``
+    any other tokenizer with a chat template: ``judge_core.prompts.phudge_messages`` (the same system variant and
+    user turn) rendered by the template, with the generation prompt, so the head reads the position where the
+    answer would start. ``chat_template=true`` forces this on a Phi-3 tokenizer too.
+``plain``
+    tokenizers without a template (encoders) or ``chat_template=false``: the messages joined as plain text, with
+    the tokenizer's own special tokens.
+
+The system variant goes by what the document has: rubric / reference / both / none. When the prompt is
 longer than ``max_length`` it keeps the response and the rubric whole and shortens the instruction first, then
 the reference answer (each keeps its start and its end, the middle replaced by ``[...]``), cut once to the length
-that fits (measured with the field emptied), then moved by the few tokens that joining the pieces changes. If even the response
+that fits (measured with the field emptied), then moved by the few tokens that joining the pieces changes (the
+authors instead cut the ids at ``max_length``, which loses the end where the head reads). If even the response
 and rubric alone do not fit it raises ``PromptTooLong``: the judge counts that document as a parse failure (no
 score; pairwise: tie, the JudgeLM / PandaLM rule) instead of stopping the run, logs it, and marks the output
 ``"error": "too_long"``. Truncations are marked per document (``truncated``) and counted in the log at the end.
@@ -63,7 +81,7 @@ import logging
 from judge_core import prompts
 from judge_core.scales import clip, rescale
 from judge_models.adapters import EMBEDDED
-from judge_models.torch_judge import TorchJudge, middle_cut, pad_batch, render_messages
+from judge_models.torch_judge import TorchJudge, has_chat_template, middle_cut, pad_batch, render_messages
 
 log = logging.getLogger(__name__)
 CLASS_RULES = ("argmax", "expected")
@@ -78,10 +96,47 @@ class PromptTooLong(ValueError):
     """Even the response and the rubric alone are longer than ``max_length``."""
 
 
-def _render(tokenizer, fields: dict, response, rubric, use_chat_template) -> tuple[str, list[int]]:
+#: what Phi-3's chat template writes for a system turn "S", a user turn "U" and the generation prompt (after any BOS);
+#: the April 2024 Phi-3 template drops the system turn
+_PHI3_TURNS = ("<|system|>\nS<|end|>\n<|user|>\nU<|end|>\n<|assistant|>\n", "<|user|>\nU<|end|>\n<|assistant|>\n")
+_phi3_templates: dict[tuple, bool] = {}
+
+
+def writes_phi3_turns(tokenizer) -> bool:
+    """Whether the tokenizer's chat template is Phi-3's (probed once per template: a system and a user turn)."""
+    if not has_chat_template(tokenizer):
+        return False
+    key = (tokenizer.chat_template, tokenizer.bos_token)
+    if key not in _phi3_templates:
+        try:
+            text = tokenizer.apply_chat_template([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
+                                                 tokenize=False, add_generation_prompt=True)
+        except Exception:  # a template that refuses the probe is not Phi-3's
+            text = ""
+        if tokenizer.bos_token and text.startswith(tokenizer.bos_token):
+            text = text[len(tokenizer.bos_token):]
+        _phi3_templates[key] = text in _PHI3_TURNS
+    return _phi3_templates[key]
+
+
+def phudge_layout(tokenizer, use_chat_template: bool | None = None) -> str:
+    """``phi3`` (the authors' text), ``chat`` (the tokenizer's template) or ``plain`` (module docstring).
+    ``use_chat_template``: None = by the tokenizer; True = its template even on Phi-3; False = plain text."""
+    if use_chat_template is False:
+        return "plain"
+    if use_chat_template is None and writes_phi3_turns(tokenizer):
+        return "phi3"
+    return "chat" if use_chat_template or has_chat_template(tokenizer) else "plain"
+
+
+def _render(tokenizer, fields: dict, response, rubric, layout: str) -> tuple[str, list[int]]:
+    if layout == "phi3":  # create_prometheus_prompt's text; tokenised as the authors did: BOS, then the text
+        text = prompts.phudge_phi3(fields["instruction"], response, rubric, fields["reference"], fields.get("style"))
+        bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
+        return text, bos + tokenizer(text, add_special_tokens=False)["input_ids"]
     messages = prompts.phudge_messages(fields["instruction"], response, rubric, fields["reference"],
                                        fields.get("style"))
-    return render_messages(tokenizer, messages, use_chat_template)
+    return render_messages(tokenizer, messages, layout == "chat")
 
 
 def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
@@ -90,11 +145,13 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
     """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
     ``style``: the prompt style the judge was trained with (``judge_core.prompts.PHUDGE_STYLES``; None = the authors').
 
-    Chat template when the tokenizer has one (``use_chat_template`` forces it on / off), else plain text. Truncation
-    keeps the response and rubric whole, shortens the instruction first, then the reference; raises
-    ``PromptTooLong`` if the prompt cannot fit even with both emptied."""
+    The layout by the tokenizer (``phudge_layout``: the authors' Phi-3 text, the chat template, plain text;
+    ``use_chat_template`` forces the template on / off). Truncation keeps the response and rubric whole, shortens
+    the instruction first, then the reference; raises ``PromptTooLong`` if the prompt cannot fit even with both
+    emptied."""
+    layout = phudge_layout(tokenizer, use_chat_template)
     fields = {"instruction": instruction or "", "reference": reference, "style": style}
-    text, ids = _render(tokenizer, fields, response, rubric, use_chat_template)
+    text, ids = _render(tokenizer, fields, response, rubric, layout)
     if not max_length or len(ids) <= max_length:
         return text, ids, False
     marker_tokens = len(tokenizer(MARKER, add_special_tokens=False)["input_ids"])
@@ -103,7 +160,7 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
         if not value:
             continue
         emptied = {**fields, name: ""}
-        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, use_chat_template)
+        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, layout)
         if len(empty_ids) > max_length:  # not even with this field emptied: empty it and shorten the next one
             fields = emptied
             continue
@@ -111,7 +168,7 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
 
         def attempt(keep, name=name, value=value, value_ids=value_ids, fields=fields):
             trial = {**fields, name: middle_cut(tokenizer, value, keep, MARKER, ids=value_ids)}
-            return _render(tokenizer, trial, response, rubric, use_chat_template)
+            return _render(tokenizer, trial, response, rubric, layout)
 
         # one cut to the room left with the field emptied, then a step of the few tokens the joins change
         keep = min(len(value_ids) - 1, max_length - len(empty_ids) - marker_tokens)
@@ -170,6 +227,7 @@ class PhudgeJudge(TorchJudge):
                         "(random if it is a plain language model)", self.pretrained)
         self.model = self.load_model(AutoModelForSequenceClassification, num_labels=self.num_labels)
         self.max_length = self.model_max_length(self.model)
+        log.info("phudge: prompt layout %s", phudge_layout(self.tokenizer, self.use_chat_template))
 
     # ------------------------------------------------------------------ scoring
     def _to_scale(self, value: float, scale) -> float:
