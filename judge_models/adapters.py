@@ -30,8 +30,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from judge_core import backbones
 from judge_core.judge_folder import ADAPTER_FILES, HEAD_NAMES, JUDGE_CONFIG, MODEL_CARD
-from judge_models import backbones
 
 log = logging.getLogger(__name__)
 

@@ -38,15 +38,11 @@ Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (de
 
 Prompt and truncation
 ---------------------
-``render_phudge_input`` is the single place that turns a record into the model's input (text and token ids;
-``render_phudge_prompt`` gives the ids), for training and inference:
-``judge_core.prompts.phudge_messages`` (system variant by what the document has: rubric / reference / both /
-none) rendered with the tokenizer's chat template (with the generation prompt, so the head reads the position
-where the answer would start), or joined as plain text for tokenizers without one (encoders). When the prompt is
-longer than ``max_length`` it keeps the response and the rubric whole and shortens the instruction first, then
-the reference answer (each keeps its start and its end, the middle replaced by ``[...]``), cut once to the length
-that fits (measured with the field emptied), then moved by the few tokens that joining the pieces changes. If even the response
-and rubric alone do not fit it raises ``PromptTooLong``: the judge counts that document as a parse failure (no
+``judge_core.chat.render_phudge_input`` is the single place that turns a record into the model's input (text and
+token ids), for training and inference: ``judge_core.prompts.phudge_messages`` rendered with the tokenizer's chat
+template (with the generation prompt), or as plain text for tokenizers without one (encoders); an overlong prompt
+keeps the response and the rubric whole and shortens the instruction, then the reference (rule written there). If
+even the response and rubric alone do not fit it raises ``PromptTooLong``: the judge counts that document as a parse failure (no
 score; pairwise: tie, the JudgeLM / PandaLM rule) instead of stopping the run, logs it, and marks the output
 ``"error": "too_long"``. Truncations are marked per document (``truncated``) and counted in the log at the end.
 
@@ -60,84 +56,18 @@ from __future__ import annotations
 
 import logging
 
-from judge_core import prompts
+from judge_core.chat import PromptTooLong, render_phudge_input
+from judge_core.padding import pad_batch
 from judge_core.scales import clip, rescale
 from judge_models.adapters import EMBEDDED
-from judge_models.torch_judge import TorchJudge, middle_cut, pad_batch, render_messages
+from judge_models.torch_judge import TorchJudge
 
 log = logging.getLogger(__name__)
 CLASS_RULES = ("argmax", "expected")
-MARKER = " [...] "
 
 #: phudge-mini, the judge shipped in the package: ``--model phudge`` with neither ``adapter`` nor ``pretrained``
 EMBEDDED_NAME = "phudge-mini"
 EMBEDDED_ADAPTER = EMBEDDED[EMBEDDED_NAME]
-
-
-class PromptTooLong(ValueError):
-    """Even the response and the rubric alone are longer than ``max_length``."""
-
-
-def _render(tokenizer, fields: dict, response, rubric, use_chat_template) -> tuple[str, list[int]]:
-    messages = prompts.phudge_messages(fields["instruction"], response, rubric, fields["reference"])
-    return render_messages(tokenizer, messages, use_chat_template)
-
-
-def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
-                        reference: str | None = None, max_length: int | None = None,
-                        use_chat_template: bool | None = None) -> tuple[str, list[int], bool]:
-    """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
-
-    Chat template when the tokenizer has one (``use_chat_template`` forces it on / off), else plain text. Truncation
-    keeps the response and rubric whole, shortens the instruction first, then the reference; raises
-    ``PromptTooLong`` if the prompt cannot fit even with both emptied."""
-    fields = {"instruction": instruction or "", "reference": reference}
-    text, ids = _render(tokenizer, fields, response, rubric, use_chat_template)
-    if not max_length or len(ids) <= max_length:
-        return text, ids, False
-    marker_tokens = len(tokenizer(MARKER, add_special_tokens=False)["input_ids"])
-    for name in ("instruction", "reference"):
-        value = fields[name]
-        if not value:
-            continue
-        emptied = {**fields, name: ""}
-        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, use_chat_template)
-        if len(empty_ids) > max_length:  # not even with this field emptied: empty it and shorten the next one
-            fields = emptied
-            continue
-        value_ids = tokenizer(value, add_special_tokens=False)["input_ids"]
-
-        def attempt(keep, name=name, value=value, value_ids=value_ids, fields=fields):
-            trial = {**fields, name: middle_cut(tokenizer, value, keep, MARKER, ids=value_ids)}
-            return _render(tokenizer, trial, response, rubric, use_chat_template)
-
-        # one cut to the room left with the field emptied, then a step of the few tokens the joins change
-        keep = min(len(value_ids) - 1, max_length - len(empty_ids) - marker_tokens)
-        best = (empty_text, empty_ids)
-        tried: set[int] = set()
-        while 0 < keep < len(value_ids) and keep not in tried:
-            tried.add(keep)
-            t, i = attempt(keep)
-            if len(i) <= max_length:
-                best = (t, i)
-                if keep + 1 in tried:
-                    break
-                keep += 1  # the largest cut that fits, as a search would find it
-            else:
-                if keep - 1 in tried:
-                    break
-                keep -= max(1, len(i) - max_length)
-        return best[0], best[1], True
-    raise PromptTooLong(f"the response and rubric alone take {len(ids)} tokens, more than max_length={max_length}")
-
-
-def render_phudge_prompt(tokenizer, instruction: str, response: str, rubric: dict | None = None,
-                         reference: str | None = None, max_length: int | None = None,
-                         use_chat_template: bool | None = None) -> tuple[list[int], bool]:
-    """Token ids of the PHUDGE prompt and whether it was truncated (``render_phudge_input`` without the text)."""
-    _, ids, truncated = render_phudge_input(tokenizer, instruction, response, rubric, reference, max_length,
-                                            use_chat_template)
-    return ids, truncated
 
 
 class PhudgeJudge(TorchJudge):

@@ -14,7 +14,7 @@ source                     kind      upstream                                   
                                      local ``path`` only: it is not on the hub)
 ``prometheus_absolute``    absolute  a Prometheus absolute benchmark file (``mt_bench_eval.json``)  §8
 ``prometheus_pairwise``    pairwise  a Prometheus chosen / rejected file                            §3b
-``autoj_pairwise``         pairwise  Auto-J's pairwise file (``autoj_pairwise.json``)                -
+``autoj_pairs``            pairwise  Auto-J's pairwise file (its ``autoj_pairs`` format)            -
 ``preference_pool``        pairwise  the project's pool ``shared/data/train/pairs.jsonl``            -
                                      (hh-rlhf harmless, QA-Feedback, arena-bench; ``a / b / tie``)
 =========================  ========  =============================================================  ==========
@@ -298,7 +298,7 @@ SOURCES = {
     "pandalm_train": SourceSpec("pairwise", pandalm_train_records),
     "prometheus_absolute": SourceSpec("absolute", pool_loader=loaders.prometheus_absolute),
     "prometheus_pairwise": SourceSpec("pairwise", pool_loader=loaders.prometheus_pairwise),
-    "autoj_pairwise": SourceSpec("pairwise", pool_loader=loaders.autoj_pairs),
+    "autoj_pairs": SourceSpec("pairwise", pool_loader=loaders.autoj_pairs),
     "preference_pool": SourceSpec("pairwise", pool_loader=preference_pool),
 }
 
