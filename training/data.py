@@ -24,6 +24,10 @@ for the whole project). Every source is read from ``path`` (a file or a folder o
 upstream file name under ``JUDGE_DATA_DIR``), or from the hub at a pinned revision with ``datasets``. Rows a
 source's own rules exclude (a non-numeric ``orig_score``, JudgeLM's ``text == "error"`` rows) are counted and
 reported, never dropped silently.
+
+Length: about 410 lines: the table of training sources, the converter of each source's rows beside it (each
+checks its own fields) and the split they feed are one path from a config's ``data:`` to records; the shared
+parts (file reading, the benchmark-format loaders) are in ``judge_core.jsonio`` and ``judge_tasks.loaders``.
 """
 from __future__ import annotations
 
