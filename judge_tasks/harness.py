@@ -173,7 +173,7 @@ def read_pairwise(doc: dict, text: str) -> tuple[str | None, dict]:
     elif family == "judgelm":
         v = parsers.judgelm_verdict(parsers.judgelm(text))
     elif family == "autoj":
-        v = parsers.autoj_pairwise(text)
+        v = parsers.autoj_comparison(text)
     else:
         raise ValueError(f"no pairwise parser for prompt family {family!r}")
     return v, {"verdict": v}

@@ -184,6 +184,22 @@ def test_published_recipe_configs_load(name):
         assert cfg.data.validation_fraction == 0.05 and cfg.optim.learning_rate == pytest.approx(2e-5)
 
 
+# =========================================================================== what training depends on
+def test_training_imports_the_core_not_the_judges():
+    """Issue 10: training reaches the judges' tokenisation through ``judge_core`` (chat, padding, backbones), never
+    by importing ``judge_models``; ``judge_core`` imports neither."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    for package, banned in (("training", ("judge_models",)), ("judge_core", ("judge_models", "judge_tasks", "training"))):
+        for path in sorted((root / package).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                hits = [n for n in names if n.split(".")[0] in banned]
+                assert not hits, f"{package}/{path.name} imports {hits}"
+
+
 # =========================================================================== evaluation-file guard
 def test_every_evaluation_file_maps_to_tasks():
     from judge_tasks.sources import FILES
