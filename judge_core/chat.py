@@ -1,6 +1,7 @@
 """Turning judge messages into the exact token ids a model reads, for the judges and for training alike (a judge
 is trained on the ids it will be given when it judges): the tokenizer's chat template (or plain text for tokenizers
-without one, e.g. encoders), the PHUDGE input with its truncation rule, and the middle cut that shortens a text.
+without one, e.g. encoders), a generative judge's prompt (``judge_prompt_text`` / ``prompt_text_ids``), the PHUDGE
+input with its truncation rule, and the cuts that shorten a text (``middle_cut``) or token ids (``keep_ends``).
 
 PHUDGE input: ``judge_core.prompts.phudge_messages`` (system variant by what the document has: rubric / reference /
 both / none) rendered with the chat template (with the generation prompt, so the head reads the position where the
