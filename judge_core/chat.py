@@ -3,9 +3,11 @@ is trained on the ids it will be given when it judges): the tokenizer's chat tem
 without one, e.g. encoders), a generative judge's prompt (``judge_prompt_text`` / ``prompt_text_ids``), the PHUDGE
 input with its truncation rule, and the cuts that shorten a text (``middle_cut``) or token ids (``keep_ends``).
 
-PHUDGE input: ``judge_core.prompts.phudge_messages`` (system variant by what the document has: rubric / reference /
-both / none) rendered with the chat template (with the generation prompt, so the head reads the position where the
-answer would start), or joined as plain text. When the prompt is longer than ``max_length`` it keeps the response and
+PHUDGE input: the layout follows the tokenizer (``phudge_layout``): a Phi-3 chat template gets the authors' own
+text (``judge_core.prompts.phudge_phi3``, BOS first), any other template ``judge_core.prompts.phudge_messages``
+rendered with the generation prompt (so the head reads the position where the answer would start), tokenizers
+without one the messages as plain text; the system variant by what the document has (rubric / reference / both /
+none). When the prompt is longer than ``max_length`` it keeps the response and
 the rubric whole and shortens the instruction first, then the reference answer (each keeps its start and its end,
 the middle replaced by ``[...]``), cut once to the length that fits (measured with the field emptied), then moved by
 the few tokens that joining the pieces changes. If even the response and rubric alone do not fit it raises
@@ -17,7 +19,7 @@ from __future__ import annotations
 
 import math
 
-from judge_core.prompts import phudge_messages
+from judge_core.prompts import phudge_messages, phudge_phi3
 
 MARKER = " [...] "
 
@@ -114,9 +116,46 @@ class PromptTooLong(ValueError):
     """Even the response and the rubric alone are longer than ``max_length``."""
 
 
-def _render(tokenizer, fields: dict, response, rubric, use_chat_template) -> tuple[str, list[int]]:
+#: what Phi-3's chat template writes for a system turn "S", a user turn "U" and the generation prompt (after any BOS);
+#: the April 2024 Phi-3 template drops the system turn
+_PHI3_TURNS = ("<|system|>\nS<|end|>\n<|user|>\nU<|end|>\n<|assistant|>\n", "<|user|>\nU<|end|>\n<|assistant|>\n")
+_phi3_templates: dict[tuple, bool] = {}
+
+
+def writes_phi3_turns(tokenizer) -> bool:
+    """Whether the tokenizer's chat template is Phi-3's (probed once per template: a system and a user turn)."""
+    if not has_chat_template(tokenizer):
+        return False
+    key = (tokenizer.chat_template, tokenizer.bos_token)
+    if key not in _phi3_templates:
+        try:
+            text = tokenizer.apply_chat_template([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
+                                                 tokenize=False, add_generation_prompt=True)
+        except Exception:  # a template that refuses the probe is not Phi-3's
+            text = ""
+        if tokenizer.bos_token and text.startswith(tokenizer.bos_token):
+            text = text[len(tokenizer.bos_token):]
+        _phi3_templates[key] = text in _PHI3_TURNS
+    return _phi3_templates[key]
+
+
+def phudge_layout(tokenizer, use_chat_template: bool | None = None) -> str:
+    """``phi3`` (the authors' text), ``chat`` (the tokenizer's template) or ``plain`` (module docstring).
+    ``use_chat_template``: None = by the tokenizer; True = its template even on Phi-3; False = plain text."""
+    if use_chat_template is False:
+        return "plain"
+    if use_chat_template is None and writes_phi3_turns(tokenizer):
+        return "phi3"
+    return "chat" if use_chat_template or has_chat_template(tokenizer) else "plain"
+
+
+def _render(tokenizer, fields: dict, response, rubric, layout: str) -> tuple[str, list[int]]:
+    if layout == "phi3":  # create_prometheus_prompt's text; tokenised as the authors did: BOS, then the text
+        text = phudge_phi3(fields["instruction"], response, rubric, fields["reference"])
+        bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
+        return text, bos + tokenizer(text, add_special_tokens=False)["input_ids"]
     messages = phudge_messages(fields["instruction"], response, rubric, fields["reference"])
-    return render_messages(tokenizer, messages, use_chat_template)
+    return render_messages(tokenizer, messages, layout == "chat")
 
 
 def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
@@ -124,11 +163,13 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
                         use_chat_template: bool | None = None) -> tuple[str, list[int], bool]:
     """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
 
-    Chat template when the tokenizer has one (``use_chat_template`` forces it on / off), else plain text. Truncation
-    keeps the response and rubric whole, shortens the instruction first, then the reference; raises
-    ``PromptTooLong`` if the prompt cannot fit even with both emptied."""
+    The layout by the tokenizer (``phudge_layout``: the authors' Phi-3 text, the chat template, plain text;
+    ``use_chat_template`` forces the template on / off). Truncation keeps the response and rubric whole, shortens
+    the instruction first, then the reference; raises ``PromptTooLong`` if the prompt cannot fit even with both
+    emptied."""
+    layout = phudge_layout(tokenizer, use_chat_template)
     fields = {"instruction": instruction or "", "reference": reference}
-    text, ids = _render(tokenizer, fields, response, rubric, use_chat_template)
+    text, ids = _render(tokenizer, fields, response, rubric, layout)
     if not max_length or len(ids) <= max_length:
         return text, ids, False
     marker_tokens = len(tokenizer(MARKER, add_special_tokens=False)["input_ids"])
@@ -137,7 +178,7 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
         if not value:
             continue
         emptied = {**fields, name: ""}
-        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, use_chat_template)
+        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, layout)
         if len(empty_ids) > max_length:  # not even with this field emptied: empty it and shorten the next one
             fields = emptied
             continue
@@ -145,7 +186,7 @@ def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict
 
         def attempt(keep, name=name, value=value, value_ids=value_ids, fields=fields):
             trial = {**fields, name: middle_cut(tokenizer, value, keep, MARKER, ids=value_ids)}
-            return _render(tokenizer, trial, response, rubric, use_chat_template)
+            return _render(tokenizer, trial, response, rubric, layout)
 
         # one cut to the room left with the field emptied, then a step of the few tokens the joins change
         keep = min(len(value_ids) - 1, max_length - len(empty_ids) - marker_tokens)

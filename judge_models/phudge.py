@@ -34,15 +34,37 @@ Model arguments (besides the shared ones of ``torch_judge``): ``pretrained`` (de
 ``adapter`` (default ``phudge-mini``), ``head`` / ``num_labels`` (override what the adapter says), ``class_rule``
 (classification heads: ``argmax``, the authors' rule and the default: the score of the most probable class;
 ``expected``: the expectation of the score over the class distribution), ``max_length``, ``tie_rule``
-(``strict`` | ``rounded``), ``dtype``, ``device``; ``--batch_size N|auto`` (automatic when not given).
+(``strict`` | ``rounded``), ``chat_template`` (``auto``: the layout by the tokenizer, below; ``true``: the
+tokenizer's chat template even on Phi-3; ``false``: plain text), ``dtype``, ``device``; ``--batch_size N|auto``
+(automatic when not given).
 
 Prompt and truncation
 ---------------------
 ``judge_core.chat.render_phudge_input`` is the single place that turns a record into the model's input (text and
-token ids), for training and inference: ``judge_core.prompts.phudge_messages`` rendered with the tokenizer's chat
-template (with the generation prompt), or as plain text for tokenizers without one (encoders); an overlong prompt
-keeps the response and the rubric whole and shortens the instruction, then the reference (rule written there). If
-even the response and rubric alone do not fit it raises ``PromptTooLong``: the judge counts that document as a parse failure (no
+token ids; ``render_phudge_prompt`` gives the ids), for training and inference. The layout (``phudge_layout``) follows the
+tokenizer, so that training (which has only the tokenizer) and judging build the same ids:
+
+``phi3``
+    a tokenizer whose chat template writes Phi-3's turns (``<|role|>\n...<|end|>\n``; the tests' tiny Phi-3,
+    Phi-3 / Phi-3.5 mini and medium) gets the authors' own text, ``judge_core.prompts.phudge_phi3`` (PHUDGE
+    ``scripts/data_utils.py`` ``create_prometheus_prompt``: ``<|end|>`` followed by a blank line, where the Phi-3
+    template writes one newline), tokenised as the authors did: the tokenizer's BOS, then the text with no other
+    special tokens added (their ``tokenizer(prompt)`` on the Phi-3-mini tokenizer of May 2024, which added ``<s>``;
+    the tokenizer of today does not, so BOS is put first explicitly). ``judge_input`` is that text, without BOS.
+``chat``
+    any other tokenizer with a chat template: ``judge_core.prompts.phudge_messages`` (the same system variant and
+    user turn) rendered by the template, with the generation prompt, so the head reads the position where the
+    answer would start. ``chat_template=true`` forces this on a Phi-3 tokenizer too.
+``plain``
+    tokenizers without a template (encoders) or ``chat_template=false``: the messages joined as plain text, with
+    the tokenizer's own special tokens.
+
+The system variant goes by what the document has: rubric / reference / both / none. When the prompt is
+longer than ``max_length`` it keeps the response and the rubric whole and shortens the instruction first, then
+the reference answer (each keeps its start and its end, the middle replaced by ``[...]``), cut once to the length
+that fits (measured with the field emptied), then moved by the few tokens that joining the pieces changes (the
+authors instead cut the ids at ``max_length``, which loses the end where the head reads). If even the response
+and rubric alone do not fit it raises ``PromptTooLong``: the judge counts that document as a parse failure (no
 score; pairwise: tie, the JudgeLM / PandaLM rule) instead of stopping the run, logs it, and marks the output
 ``"error": "too_long"``. Truncations are marked per document (``truncated``) and counted in the log at the end.
 
@@ -56,7 +78,7 @@ from __future__ import annotations
 
 import logging
 
-from judge_core.chat import PromptTooLong, render_phudge_input
+from judge_core.chat import PromptTooLong, phudge_layout, render_phudge_input
 from judge_core.padding import pad_batch
 from judge_core.scales import clip, rescale
 from judge_models.adapters import EMBEDDED
@@ -96,6 +118,7 @@ class PhudgeJudge(TorchJudge):
                         "(random if it is a plain language model)", self.pretrained)
         self.model = self.load_model(AutoModelForSequenceClassification, num_labels=self.num_labels)
         self.max_length = self.model_max_length(self.model)
+        log.info("phudge: prompt layout %s", phudge_layout(self.tokenizer, self.use_chat_template))
 
     # ------------------------------------------------------------------ scoring
     def _to_scale(self, value: float, scale) -> float:

@@ -138,10 +138,12 @@ def test_merge_writes_the_shipped_form_with_the_same_outputs(tiny, tmp_path):
 # --------------------------------------------------------------------------- what the judge was fed
 def test_judge_input_is_the_exact_text_after_the_chat_template(tiny):
     from judge_core import prompts
-    from judge_models.phudge import PhudgeJudge
     from judge_core.chat import chat_text
+    from judge_models.phudge import PhudgeJudge
 
-    judge = PhudgeJudge(adapter=str(tiny.reg), device="cpu")
+    # chat_template=true: the tokenizer's template (by default a Phi-3 gets PHUDGE's own text, issue 11:
+    # tests/golden/test_fed_text.py)
+    judge = PhudgeJudge(adapter=str(tiny.reg), device="cpu", chat_template=True)
     texts = judge.generate_until([SimpleNamespace(doc=ABS), SimpleNamespace(doc=PAIR)])
     absolute, pairwise = (parsers.judge_output(t) for t in texts)
     expected = chat_text(judge.tokenizer, prompts.phudge_messages(ABS["instruction"], ABS["response"], None, None))

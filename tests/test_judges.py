@@ -131,23 +131,54 @@ def test_phudge_pads_each_batch_to_its_longest_input_only(phudge_reg, monkeypatc
 
 
 # --------------------------------------------------------------------------- the PHUDGE prompt
-def test_phudge_prompt_uses_the_chat_template_and_the_system_variant(phudge_reg):
-    from judge_core.chat import render_phudge_prompt
+def test_phudge_prompt_on_phi3_is_the_authors_text_with_bos_and_the_system_variant(phudge_reg):
+    """Issue 11: a Phi-3 tokenizer gets PHUDGE's own text (``<|end|>\n\n``), BOS first as the authors' tokenizer
+    call gave it; before, the Phi-3 chat template's text (``<|end|>\n``)."""
+    from judge_core.chat import phudge_layout, render_phudge_input, render_phudge_prompt
 
     tok = phudge_reg.tokenizer
+    assert phudge_layout(tok) == "phi3" and tok.bos_token_id is not None
     for doc, variant in ((ABS, "rubric_reference"), (ABS_NOREF, "plain"), ({**ABS, "reference": None}, "rubric"),
                          ({**ABS, "rubric": None}, "reference")):
-        ids, truncated = render_phudge_prompt(tok, doc["instruction"], doc["response"], doc["rubric"],
-                                              doc["reference"], max_length=2048)
-        text = tok.decode(ids)
-        assert not truncated
-        assert text.startswith("<|system|>\n" + prompts.PHUDGE_SYSTEMS[variant] + "<|end|>")
-        assert text.endswith("<|assistant|>\n") and "###Response to evaluate:\nIt is 4." in text
+        args = (doc["instruction"], doc["response"], doc["rubric"], doc["reference"])
+        text, ids, truncated = render_phudge_input(tok, *args, max_length=2048)
+        assert not truncated and text == prompts.phudge_phi3(*args)
+        assert ids == [tok.bos_token_id] + tok(text, add_special_tokens=False)["input_ids"]
+        assert render_phudge_prompt(tok, *args, max_length=2048) == (ids, False)
+        assert text.startswith("<|system|>\n" + prompts.PHUDGE_SYSTEMS[variant] + "<|end|>\n\n<|user|>\n")
+        assert text.endswith("<|end|>\n\n<|assistant|>\n") and "###Response to evaluate:\nIt is 4." in text
+    messages = prompts.phudge_messages(ABS["instruction"], ABS["response"], ABS["rubric"], ABS["reference"])
+    # chat_template=true: the tokenizer's own Phi-3 template (one newline after <|end|>), as other backbones get it
+    text, ids, _ = render_phudge_input(tok, ABS["instruction"], ABS["response"], ABS["rubric"], ABS["reference"],
+                                      use_chat_template=True)
+    assert text == tok.apply_chat_template(messages, tokenize=False, add_generation_prompt=True)
+    assert "<|end|>\n<|user|>\n" in text and ids == tok(text, add_special_tokens=False)["input_ids"]
     # without a chat template (forced here; encoders have none): the messages joined as plain text
     ids, _ = render_phudge_prompt(tok, ABS["instruction"], ABS["response"], ABS["rubric"], ABS["reference"],
                                   use_chat_template=False)
-    messages = prompts.phudge_messages(ABS["instruction"], ABS["response"], ABS["rubric"], ABS["reference"])
     assert ids == tok(plain_text(messages))["input_ids"] and "<|system|>" not in tok.decode(ids)
+
+
+def test_phudge_layout_follows_the_tokenizers_template(tiny):
+    from transformers import AutoTokenizer
+
+    from judge_core.chat import phudge_layout
+
+    phi3 = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
+            "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
+    phi3_april = ("{{ bos_token }}{% for m in messages %}{% if m['role'] == 'user' %}<|user|>\n{{ m['content'] }}"
+                  "<|end|>\n<|assistant|>\n{% endif %}{% endfor %}")  # drops the system turn
+    phi4_mini = "{% for m in messages %}<|{{ m['role'] }}|>{{ m['content'] }}<|end|>{% endfor %}<|assistant|>"
+    chatml = "{% for m in messages %}<|im_start|>{{ m['role'] }}\n{{ m['content'] }}<|im_end|>\n{% endfor %}"
+    refuses = "{{ raise_exception('no system role') }}"
+    for template, want in ((phi3, "phi3"), (phi3_april, "phi3"), (phi4_mini, "chat"), (chatml, "chat"),
+                           (refuses, "chat"), (None, "plain")):
+        tok = AutoTokenizer.from_pretrained(tiny.base)
+        tok.chat_template = template
+        assert phudge_layout(tok) == want, template
+        assert phudge_layout(tok, False) == "plain"
+        if template:
+            assert phudge_layout(tok, True) == "chat"
 
 
 def test_phudge_prompt_on_an_encoder_tokenizer_is_plain_text():

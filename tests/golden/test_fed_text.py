@@ -1,8 +1,10 @@
 """The judges feed the golden texts: each generative judge's ``judge_input`` (what the samples log shows) is the
-authors' prompt of ``expected.json`` (plain text, ``chat_template=false``, as the authors send it), and the
-Prometheus judge gets a benchmark's stored prompt as stored. Tiny random Phi-3, scripted generations."""
+authors' prompt of ``expected.json`` (plain text, ``chat_template=false``, as the authors send it), the
+Prometheus judge gets a benchmark's stored prompt as stored, and the phudge judge on a Phi-3 gets PHUDGE's own Phi-3
+text (its token ids: BOS, then the text). Tiny random Phi-3, scripted generations."""
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -71,6 +73,82 @@ def test_judgelm_pandalm_and_autoj_are_fed_the_authors_text(base, monkeypatch):
     out = autoj.judge([_absolute(0), _absolute(1)])  # absolute: Auto-J's single protocol, 1-10 -> 1-5
     assert [o["judge_input"] for o in out] == [[EXPECTED["autoj_single/0"]], [EXPECTED["autoj_single/1"]]]
     assert out[0]["rating"] == 8.0 and out[0]["score"] == pytest.approx(1 + 7 / 9 * 4)
+
+
+PHUDGE_VARIANTS = {"plain": (False, False), "reference": (False, True), "rubric": (True, False),
+                   "rubric_reference": (True, True)}
+
+
+def _phudge_fed(base, monkeypatch, docs):
+    """The phudge judge on the tiny Phi-3 (a random regression head) grading ``docs`` in every system variant:
+    {variant: outputs}, and the token id lists the model was given, in order."""
+    from judge_models.phudge import PhudgeJudge
+
+    judge = PhudgeJudge(pretrained=str(base), head="regression", device="cpu", max_length=4096)
+    fed = []
+    real_head_outputs = judge.head_outputs
+
+    def spy(seqs):
+        fed.extend(seqs)
+        return real_head_outputs(seqs)
+
+    monkeypatch.setattr(judge, "head_outputs", spy)
+    out = {}
+    for variant, (use_rubric, use_ref) in PHUDGE_VARIANTS.items():
+        shown = [{**d, "rubric": d["rubric"] if use_rubric else None, "reference": d["reference"] if use_ref else None}
+                 for d in docs]
+        out[variant] = judge.judge(shown)
+    return judge, out, fed
+
+
+def _bos_then(tokenizer, text):
+    return [tokenizer.bos_token_id] + tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
+def test_phudge_on_phi3_is_fed_the_authors_phi3_text(base, monkeypatch):
+    """PHUDGE ``create_prometheus_prompt`` (expected.json), four system variants, two documents; the ids are what
+    the authors' ``tokenizer(prompt)`` gave on the Phi-3-mini tokenizer they trained with: BOS, then the text."""
+    judge, out, fed = _phudge_fed(base, monkeypatch, [_absolute(0), _absolute(1)])
+    texts = []
+    for variant, outputs in out.items():
+        assert [o["judge_input"] for o in outputs] == [[EXPECTED[f"phudge_{variant}/{i}"]] for i in (0, 1)]
+        assert all(o["parsed"] and o["truncated"] is False for o in outputs)
+        texts += [EXPECTED[f"phudge_{variant}/{i}"] for i in (0, 1)]
+    assert sorted(fed) == sorted(_bos_then(judge.tokenizer, t) for t in texts)
+    # training builds the same ids for the same records (the trainer's featurizer, no augmentation)
+    from training import config
+    from training.encode import Featurizer
+
+    cfg = config.load(HERE.parents[1] / "training" / "configs" / "tiny_cpu.yaml",
+                      [f"base_model={base}", "data.max_length=4096"])
+    featurize = Featurizer(cfg, judge.tokenizer)
+    for i in (0, 1):
+        rec = {**_absolute(i), "meta": {}}
+        assert featurize(rec, None, i)["seqs"] == [_bos_then(judge.tokenizer, EXPECTED[f"phudge_rubric_reference/{i}"])]
+    # a pair: one forward pass per response, each fed the authors' text for it (A, then B)
+    (pair,) = judge.judge([_pair(0)])
+    d = DOCS["pairwise"][0]
+    assert pair["judge_input"] == [prompts.phudge_phi3(d["instruction"], d["response_a"]),
+                                   prompts.phudge_phi3(d["instruction"], d["response_b"])]
+
+
+def test_phudge_on_phi3_is_fed_the_authors_phi3_text_on_real_documents(base, monkeypatch):
+    """The same on mt_bench_absolute rows 0-1 (expected.json stores their SHA-256 and length)."""
+    from tests.conftest import SHARED_DATA
+
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"the real benchmark files are not in {SHARED_DATA}")
+    monkeypatch.setenv("JUDGE_DATA_DIR", str(SHARED_DATA))
+    from judge_tasks import loaders
+
+    real = json.loads((HERE / "expected.json").read_text())["real"]
+    judge, out, fed = _phudge_fed(base, monkeypatch, loaders.load("mt_bench_absolute")[:2])
+    for variant, outputs in out.items():
+        for i, o in enumerate(outputs):
+            (text,) = o["judge_input"]
+            want = real[f"phudge_{variant}/{i}"]
+            assert (len(text), hashlib.sha256(text.encode()).hexdigest()) == (want["chars"], want["sha256"]), variant
+            assert o["truncated"] is False and _bos_then(judge.tokenizer, text) in fed
 
 
 def test_tokenizer_special_tokens_are_the_tokenizers_own_list(base):
