@@ -76,7 +76,7 @@ def test_absolute_aggregations_leave_out_parse_failures():
 
 
 def test_all_absolute_outputs_unparseable():
-    items = _abs_items(["I refuse.", "", "[RESULT]", "[RESULT] six"]  # "Score: 4" is read by the authors' parser, [1, 2, 3, 4])
+    items = _abs_items(["I refuse.", "", "[RESULT]", "[RESULT] six"], [1, 2, 3, 4])  # "Score: 4" is read by the authors' parser
     assert harness.parse_failures(items) == 4
     for agg in (harness.pearson, harness.spearman, harness.kendall, harness.r2, harness.mae, harness.mse):
         assert math.isnan(agg(items)), agg.__name__
