@@ -151,24 +151,26 @@ def phudge_layout(tokenizer, use_chat_template: bool | None = None) -> str:
 
 def _render(tokenizer, fields: dict, response, rubric, layout: str) -> tuple[str, list[int]]:
     if layout == "phi3":  # create_prometheus_prompt's text; tokenised as the authors did: BOS, then the text
-        text = phudge_phi3(fields["instruction"], response, rubric, fields["reference"])
+        text = phudge_phi3(fields["instruction"], response, rubric, fields["reference"], fields.get("style"))
         bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
         return text, bos + tokenizer(text, add_special_tokens=False)["input_ids"]
-    messages = phudge_messages(fields["instruction"], response, rubric, fields["reference"])
+    messages = phudge_messages(fields["instruction"], response, rubric, fields["reference"],
+                                       fields.get("style"))
     return render_messages(tokenizer, messages, layout == "chat")
 
 
 def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
                         reference: str | None = None, max_length: int | None = None,
-                        use_chat_template: bool | None = None) -> tuple[str, list[int], bool]:
+                        use_chat_template: bool | None = None, style: str | None = None) -> tuple[str, list[int], bool]:
     """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
+    ``style``: the prompt style the judge was trained with (``judge_core.prompts.PHUDGE_STYLES``; None = the authors').
 
     The layout by the tokenizer (``phudge_layout``: the authors' Phi-3 text, the chat template, plain text;
     ``use_chat_template`` forces the template on / off). Truncation keeps the response and rubric whole, shortens
     the instruction first, then the reference; raises ``PromptTooLong`` if the prompt cannot fit even with both
     emptied."""
     layout = phudge_layout(tokenizer, use_chat_template)
-    fields = {"instruction": instruction or "", "reference": reference}
+    fields = {"instruction": instruction or "", "reference": reference, "style": style}
     text, ids = _render(tokenizer, fields, response, rubric, layout)
     if not max_length or len(ids) <= max_length:
         return text, ids, False

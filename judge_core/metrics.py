@@ -26,10 +26,27 @@ import warnings
 from collections.abc import Callable, Sequence
 
 import numpy as np
-from scipy import sparse, stats
-from sklearn import metrics as skm
 
 NAN = float("nan")
+
+# scipy and sklearn are imported when a metric runs, not when this module is imported (start-up cost of the judges)
+def _scipy_stats():
+    from scipy import stats
+
+    return stats
+
+
+def _scipy_sparse():
+    from scipy import sparse
+
+    return sparse
+
+
+def _sklearn_metrics():
+    from sklearn import metrics
+
+    return metrics
+
 
 
 def _finite(x: float) -> float:
@@ -46,33 +63,33 @@ def _corr(fn, pred, gold) -> float:
 
 
 def pearson(pred, gold) -> float:
-    return _corr(stats.pearsonr, pred, gold)
+    return _corr(_scipy_stats().pearsonr, pred, gold)
 
 
 def spearman(pred, gold) -> float:
-    return _corr(stats.spearmanr, pred, gold)
+    return _corr(_scipy_stats().spearmanr, pred, gold)
 
 
 def kendall(pred, gold) -> float:
-    return _corr(lambda p, g: stats.kendalltau(p, g, variant="b"), pred, gold)
+    return _corr(lambda p, g: _scipy_stats().kendalltau(p, g, variant="b"), pred, gold)
 
 
 def r2(pred, gold) -> float:
     if len(pred) < 2 or np.ptp(np.asarray(gold, float)) == 0:
         return NAN
-    return float(skm.r2_score(gold, pred))
+    return float(_sklearn_metrics().r2_score(gold, pred))
 
 
 def mae(pred, gold) -> float:
-    return float(skm.mean_absolute_error(gold, pred)) if len(pred) else NAN
+    return float(_sklearn_metrics().mean_absolute_error(gold, pred)) if len(pred) else NAN
 
 
 def mse(pred, gold) -> float:
-    return float(skm.mean_squared_error(gold, pred)) if len(pred) else NAN
+    return float(_sklearn_metrics().mean_squared_error(gold, pred)) if len(pred) else NAN
 
 
 def accuracy(pred, gold) -> float:
-    return float(skm.accuracy_score(gold, pred)) if len(pred) else NAN
+    return float(_sklearn_metrics().accuracy_score(gold, pred)) if len(pred) else NAN
 
 
 def accuracy_no_tie(pred, gold) -> float:
@@ -87,15 +104,15 @@ def _macro(fn, pred, gold) -> float:
 
 
 def precision_macro(pred, gold) -> float:
-    return _macro(skm.precision_score, pred, gold)
+    return _macro(_sklearn_metrics().precision_score, pred, gold)
 
 
 def recall_macro(pred, gold) -> float:
-    return _macro(skm.recall_score, pred, gold)
+    return _macro(_sklearn_metrics().recall_score, pred, gold)
 
 
 def f1_macro(pred, gold) -> float:
-    return _macro(skm.f1_score, pred, gold)
+    return _macro(_sklearn_metrics().f1_score, pred, gold)
 
 
 # --------------------------------------------------------------------------- both orders
@@ -217,7 +234,7 @@ def _onehot(codes, k: int):
         out = np.zeros((len(codes), k))
         out[np.arange(len(codes)), codes] = 1.0
         return out
-    return sparse.csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), k))
+    return _scipy_sparse().csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), k))
 
 
 #: the last few (weights, values) -> (distinct values, codes, counts per resample); the weighted correlations of

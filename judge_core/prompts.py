@@ -226,36 +226,66 @@ PHUDGE_SYSTEMS = {
 }
 
 
+#: The system texts of this project's first PHUDGE-style judges (phudge-mini was trained on them): prompt style
+#: ``lm-eval-judges-0.1``, recorded as ``prompt_style`` in such a judge's ``judge_config.json``. Blocks are not
+#: stripped at their end in this style. The authors' texts above are style ``phudge``, the default.
+_V01_TASK = ("###Task Description:\nAn instruction (might include an Input inside it), a response to evaluate{given} "
+             "are given.")
+PHUDGE_SYSTEMS_V01 = {
+    "plain": _V01_TASK.format(given="") + "\nGrade the quality of the response with an integer score from 1 to 5.",
+    "reference": _V01_TASK.format(given=" and a reference answer that gets a score of 5")
+    + "\nGrade the response from 1 to 5, using the reference answer (a perfect score of 5) as the anchor.",
+    "rubric": _V01_TASK.format(given=" and a score rubric representing an evaluation criteria")
+    + "\nGrade the response from 1 to 5 strictly by the score rubric, not in general.",
+    "rubric_reference": _V01_TASK.format(
+        given=", a reference answer that gets a score of 5, and a score rubric representing an evaluation criteria")
+    + "\nGrade the response from 1 to 5 strictly by the score rubric; the reference answer shows what a 5 looks like.",
+}
+#: prompt style -> (system texts, whether each block is stripped at its end)
+PHUDGE_STYLES = {"phudge": (PHUDGE_SYSTEMS, True), "lm-eval-judges-0.1": (PHUDGE_SYSTEMS_V01, False)}
+
+
+def phudge_style(name: str | None) -> str:
+    """A known PHUDGE prompt style (None -> the authors' ``phudge``); an unknown one is an error naming the known."""
+    name = name or "phudge"
+    if name not in PHUDGE_STYLES:
+        raise ValueError(f"unknown PHUDGE prompt_style {name!r}; known: {', '.join(PHUDGE_STYLES)}")
+    return name
+
+
 def phudge_variant(has_rubric: bool, has_reference: bool) -> str:
     return {(False, False): "plain", (False, True): "reference", (True, False): "rubric",
             (True, True): "rubric_reference"}[(bool(has_rubric), bool(has_reference))]
 
 
 def phudge_sections(instruction: str, response: str, rubric: dict | None = None,
-                    reference: str | None = None) -> dict:
+                    reference: str | None = None, style: str | None = None) -> dict:
     """The parts of a PHUDGE user turn (concatenated in this order), so that a truncation rule can shorten the
-    instruction first. As ``create_prometheus_prompt``: each block stripped at its end, blocks ``\\n\\n`` apart."""
+    instruction first. As ``create_prometheus_prompt``: each block stripped at its end, blocks ``\\n\\n`` apart
+    (style ``lm-eval-judges-0.1``: not stripped)."""
+    end = str.rstrip if PHUDGE_STYLES[phudge_style(style)][1] else str
     return {
         "instruction": f"###The instruction to evaluate:\n{instruction}\n\n",
-        "response": f"###Response to evaluate:\n{response}".rstrip(),
-        "reference": "" if reference is None else f"\n\n###Reference Answer (Score 5):\n{reference}".rstrip(),
-        "rubric": "" if rubric is None else f"\n\n###Score Rubrics:\n{rubric_block(rubric)}".rstrip(),
+        "response": end(f"###Response to evaluate:\n{response}"),
+        "reference": "" if reference is None else end(f"\n\n###Reference Answer (Score 5):\n{reference}"),
+        "rubric": "" if rubric is None else end(f"\n\n###Score Rubrics:\n{rubric_block(rubric)}"),
     }
 
 
 def phudge_messages(instruction: str, response: str, rubric: dict | None = None,
-                    reference: str | None = None) -> list[dict]:
-    """System and user turn of PHUDGE's prompt, for a backbone's own chat template."""
-    s = phudge_sections(instruction, response, rubric, reference)
-    system = PHUDGE_SYSTEMS[phudge_variant(rubric is not None, reference is not None)]
+                    reference: str | None = None, style: str | None = None) -> list[dict]:
+    """System and user turn of PHUDGE's prompt (``style``: see ``PHUDGE_STYLES``), for a backbone's chat template."""
+    s = phudge_sections(instruction, response, rubric, reference, style)
+    system = PHUDGE_STYLES[phudge_style(style)][0][phudge_variant(rubric is not None, reference is not None)]
     return [{"role": "system", "content": system},
             {"role": "user", "content": s["instruction"] + s["response"] + s["reference"] + s["rubric"]}]
 
 
-def phudge_phi3(instruction: str, response: str, rubric: dict | None = None, reference: str | None = None) -> str:
+def phudge_phi3(instruction: str, response: str, rubric: dict | None = None, reference: str | None = None,
+                style: str | None = None) -> str:
     """The exact text of ``create_prometheus_prompt`` for Phi-3 (``<|end|>`` followed by a blank line, unlike the
     Phi-3 chat template), ending where the score head reads."""
-    system, user = (m["content"] for m in phudge_messages(instruction, response, rubric, reference))
+    system, user = (m["content"] for m in phudge_messages(instruction, response, rubric, reference, style))
     return f"<|system|>\n{system}<|end|>\n\n<|user|>\n{user}<|end|>\n\n<|assistant|>\n"
 
 

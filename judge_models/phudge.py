@@ -78,6 +78,7 @@ from __future__ import annotations
 
 import logging
 
+from judge_core import prompts
 from judge_core.chat import PromptTooLong, phudge_layout, render_phudge_input
 from judge_core.padding import pad_batch
 from judge_core.scales import clip, rescale
@@ -112,6 +113,8 @@ class PhudgeJudge(TorchJudge):
             raise ValueError(f"phudge: {where}; pass head=regression (1 output) or head=classification (5 classes)")
         self.head, self.num_labels, self.class_rule = resolved.head, resolved.num_labels, class_rule
         self.train_scale = resolved.scale
+        # the prompt the judge was trained with: judge_config "prompt_style" (absent = the authors' PHUDGE texts)
+        self.prompt_style = prompts.phudge_style(resolved.config.get("prompt_style") if resolved.config else None)
         self.use_chat_template = None if chat_template in (None, "auto") else bool(chat_template)
         if resolved.kind == "base" and not resolved.config:
             log.warning("phudge without an adapter or judge_config.json: the score head comes from pretrained=%s "
@@ -135,7 +138,7 @@ class PhudgeJudge(TorchJudge):
         try:
             text, ids, truncated = render_phudge_input(self.tokenizer, doc.get("instruction"), doc["response"],
                                                        doc.get("rubric"), doc.get("reference"), self.max_length,
-                                                       self.use_chat_template)
+                                                       self.use_chat_template, self.prompt_style)
         except PromptTooLong as err:
             log.warning("%s row %s: %s: counted as a parse failure", doc.get("benchmark"), doc.get("row"), err)
             self.truncation.add(overlong=True)

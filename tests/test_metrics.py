@@ -76,7 +76,7 @@ def test_absolute_aggregations_leave_out_parse_failures():
 
 
 def test_all_absolute_outputs_unparseable():
-    items = _abs_items(["I refuse.", "", "[RESULT]", "Score: 9"], [1, 2, 3, 4])
+    items = _abs_items(["I refuse.", "", "[RESULT]", "[RESULT] six"], [1, 2, 3, 4])  # "Score: 4" is read by the authors' parser
     assert aggregation.parse_failures(items) == 4
     for agg in (aggregation.pearson, aggregation.spearman, aggregation.kendall, aggregation.r2, aggregation.mae, aggregation.mse):
         assert math.isnan(agg(items)), agg.__name__
