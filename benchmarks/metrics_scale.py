@@ -103,6 +103,10 @@ def child(variant: str, n: int) -> dict:
     from judge_core import parsers
     from judge_models.replay import ReplayJudge
     from judge_tasks import harness
+    try:
+        from judge_tasks import aggregation
+    except ImportError:  # a checkout from before the split: the aggregations were in harness
+        aggregation = harness
 
     stages = _Stages()
     tmp = Path(tempfile.mkdtemp())
@@ -138,17 +142,17 @@ def child(variant: str, n: int) -> dict:
 
     texts = stages.run("judge", judge)
     results = stages.run("process", lambda: [harness.process_results(d, [t]) for d, t in zip(docs, texts)])
-    names = [m for m in harness.metric_names(docs[0]) if hasattr(getattr(harness, m), "bootstrap")]
+    names = [m for m in harness.metric_names(docs[0]) if hasattr(getattr(aggregation, m), "bootstrap")]
     counted = [m for m in harness.metric_names(docs[0]) if m not in names]
     per_metric = {m: [r[m] for r in results] for m in names + counted}
-    values = stages.run("metrics", lambda: {m: getattr(harness, m)(per_metric[m]) for m in names + counted})
+    values = stages.run("metrics", lambda: {m: getattr(aggregation, m)(per_metric[m]) for m in names + counted})
 
     measured = {}
-    one_pass = hasattr(harness, "_resampled_values")  # every metric's resamples in one pass: nothing to extrapolate
+    one_pass = hasattr(aggregation, "_resampled_values")  # every metric's resamples in one pass: nothing to extrapolate
 
     def bootstrap():
         for m in names:
-            measured[m] = getattr(harness, m).bootstrap(per_metric[m], iters=ITERS)
+            measured[m] = getattr(aggregation, m).bootstrap(per_metric[m], iters=ITERS)
             if time.perf_counter() - start > BUDGET and not one_pass:
                 break
 

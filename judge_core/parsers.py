@@ -257,7 +257,7 @@ def pandalm_reason_and_reference(text) -> tuple[str | None, str | None]:
 _AUTOJ_DECISIONS = (("response 1", "a"), ("response 2", "b"), ("tie", "tie"))
 
 
-def autoj_pairwise(text, lenient: bool = False) -> str | None:
+def autoj_comparison(text, lenient: bool = False) -> str | None:
     """Auto-J's ``extract_pariwise_result``: after the last ``final decision is`` (case-sensitive, as theirs),
     ``response 1`` -> a, ``response 2`` -> b, ``tie`` (any case). ``lenient``: the same after the last
     ``final decision`` in any case, with ``:`` / ``is`` optional."""

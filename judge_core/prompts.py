@@ -321,8 +321,8 @@ def autoj(prompt: str, response: str, response_another: str | None = None) -> st
 
 
 # --------------------------------------------------------------------------- records -> prompt
-#: benchmarks whose JudgeLM prompt is the MM-Vet variant
-JUDGELM_MMVET_BENCHMARKS = frozenset({"mm_vet_text"})
+#: ``meta.judgelm_template`` of the records whose JudgeLM prompt is the MM-Vet variant (set by the MM-Vet loader)
+JUDGELM_MMVET_TEMPLATE = "mmvet"
 
 
 def pandalm_for(doc: dict, special_tokens=PANDALM_SPECIAL_TOKENS) -> str:
@@ -349,7 +349,7 @@ def judgelm_single_for(doc: dict) -> str:
     if doc.get("reference") is None:
         raise ValueError(f"{doc.get('benchmark')} row {doc.get('row')}: JudgeLM single-answer grading needs a "
                          "reference")
-    if doc.get("benchmark") in JUDGELM_MMVET_BENCHMARKS:
+    if (doc.get("meta") or {}).get("judgelm_template") == JUDGELM_MMVET_TEMPLATE:
         return judgelm_mmvet(doc["instruction"], doc["response"], doc["reference"])
     return judgelm_single(doc["instruction"], doc["response"], doc["reference"])
 

@@ -1,6 +1,6 @@
 """``autoj``: Auto-J (GAIR-NLP/auto-j), generative: pairwise comparison with tie, and single-response rating.
 
-``lm_eval --model autoj --model_args pretrained=GAIR/autoj-13b[,adapter=DIR][,lenient=true] --tasks autoj_pairwise``
+``lm_eval --model autoj --model_args pretrained=GAIR/autoj-13b[,adapter=DIR][,lenient=true] --tasks <tasks>``
 
 * Prompts: ``judge_core.prompts.autoj`` = ``build_autoj_input`` of ``codes/usage/constants_prompt.py``: the
   ``pairwise_tie`` protocol for pairwise documents, ``single`` for absolute documents, in Llama-2's
@@ -9,7 +9,7 @@
 * Decoding: greedy, at most ``max_new_tokens`` (default 1024, the authors' ``example.py``); generation stops once
   the verdict (``final decision is ...``) or the rating (``Rating: [[x]]``) is written.
 * Reading (``codes/usage/example.py``): pairwise, the text after the last ``final decision is`` starts with
-  ``Response 1`` / ``Response 2`` / ``Tie`` (``judge_core.parsers.autoj_pairwise``; anything else is their -1, a
+  ``Response 1`` / ``Response 2`` / ``Tie`` (``judge_core.parsers.autoj_comparison``; anything else is their -1, a
   parse failure: tie on the task, counted); single, the number in the last ``Rating: [[x]]``, 1-10, mapped
   linearly onto the task's scale (``parsers.autoj_rating``; where the authors return 0.0 for a missing rating, a
   parse failure here). ``lenient=true``: ``final decision`` in any case with ``is`` / ``:`` optional, any
@@ -28,7 +28,7 @@ AUTOJ_TOKENS = 1024
 
 
 def verdict_written(text: str) -> bool:
-    return parsers.autoj_pairwise(text) is not None
+    return parsers.autoj_comparison(text) is not None
 
 
 def rating_written(text: str) -> bool:
@@ -56,7 +56,7 @@ class AutoJJudge(GenerativeJudge):
         texts = [prompts.autoj(d["instruction"], d["response_a"], d["response_b"]) for d in docs]
         out = []
         for text, tr, fed in zip(*self._run(texts, verdict_written, "autoj pairwise")):
-            verdict, recovered = self.read(parsers.autoj_pairwise, text)
+            verdict, recovered = self.read(parsers.autoj_comparison, text)
             out.append({"verdict": verdict, **self._item(text, tr, fed, recovered)})
         return out
 

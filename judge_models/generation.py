@@ -30,13 +30,9 @@ import re
 from typing import Callable
 
 from judge_core import parsers
-from judge_models.torch_judge import (
-    TorchJudge,
-    chat_text,
-    ensure_pad_token,
-    pad_batch,
-    read_json,
-)
+from judge_core.chat import judge_prompt_text, keep_ends, prompt_text_ids
+from judge_core.padding import ensure_pad_token, pad_batch
+from judge_models.torch_judge import TorchJudge, read_json
 
 log = logging.getLogger(__name__)
 BACKENDS = ("hf", "vllm")
@@ -158,20 +154,8 @@ class GenerativeJudge(TorchJudge):
 
     # ------------------------------------------------------------------ prompts
     def prompt_text(self, user: str, system: str | None = None, assistant_prefix: str = "") -> str:
-        """The text of one judge prompt as the model reads it: the chat template's rendering (a system turn that
-        the template refuses is joined to the user turn with a newline, as prometheus-eval's Mistral layout
-        does), or without a template the text itself (the system text first, then a newline)."""
-        if self.use_chat_template:
-            messages = [{"role": "user", "content": user}]
-            if system:
-                try:
-                    return self.tokenizer.apply_chat_template(
-                        [{"role": "system", "content": system}, *messages], tokenize=False,
-                        add_generation_prompt=True) + assistant_prefix
-                except Exception:  # noqa: BLE001 - templates reject a system turn in their own ways
-                    messages = [{"role": "user", "content": f"{system}\n{user}"}]
-            return chat_text(self.tokenizer, messages) + assistant_prefix
-        return (f"{system}\n" if system else "") + user + assistant_prefix
+        """The text of one judge prompt as the model reads it (``judge_core.chat.judge_prompt_text``)."""
+        return judge_prompt_text(self.tokenizer, user, system, assistant_prefix, self.use_chat_template)
 
     def encode_prompt(self, user: str, system: str | None = None, assistant_prefix: str = "") -> list[int]:
         """Token ids of one judge prompt (chat template or plain text), ending where the judge writes."""
@@ -179,7 +163,7 @@ class GenerativeJudge(TorchJudge):
 
     def encode_text(self, text: str) -> list[int]:
         """Token ids of a finished prompt text: a chat template writes BOS itself, plain text gets the tokenizer's."""
-        return self.tokenizer(text, add_special_tokens=not self.use_chat_template)["input_ids"]
+        return prompt_text_ids(self.tokenizer, text, self.use_chat_template)
 
     def fit(self, ids: list[int]) -> tuple[list[int], bool]:
         """Keep a prompt within ``max_length - max_new_tokens``: first and last tokens kept, the middle cut."""
@@ -187,9 +171,8 @@ class GenerativeJudge(TorchJudge):
         if len(ids) <= room:
             self.truncation.add()
             return ids, False
-        head = room // 2
         self.truncation.add(truncated=True)
-        return ids[:head] + ids[len(ids) - (room - head):], True
+        return keep_ends(ids, room), True
 
     def fit_texts(self, texts: list[str]) -> tuple[list[list[int]], list[bool], list[str]]:
         """Token ids (fitted), truncation flags and the text each judgement is fed (``judge_input``: the prompt

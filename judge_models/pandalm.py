@@ -1,6 +1,6 @@
 """``pandalm``: PandaLM pairwise judging (1 / 2 / Tie), generative.
 
-``lm_eval --model pandalm --model_args pretrained=BASE[,adapter=DIR][,reasons=true] --tasks pandalm_test ...``
+``lm_eval --model pandalm --model_args pretrained=BASE[,adapter=DIR][,reasons=true] --tasks <pairwise tasks> ...``
 
 Prompt: ``judge_core.prompts.pandalm`` (the released inference code's layout; the document's ``meta.input`` as the
 Input section when there is one), with every special token of the judge's tokenizer (its own list:

@@ -40,8 +40,8 @@ tokenizer's chat template even on Phi-3; ``false``: plain text), ``dtype``, ``de
 
 Prompt and truncation
 ---------------------
-``render_phudge_input`` is the single place that turns a record into the model's input (text and token ids;
-``render_phudge_prompt`` gives the ids), for training and inference. The layout (``phudge_layout``) follows the
+``judge_core.chat.render_phudge_input`` is the single place that turns a record into the model's input (text and
+token ids; ``render_phudge_prompt`` gives the ids), for training and inference. The layout (``phudge_layout``) follows the
 tokenizer, so that training (which has only the tokenizer) and judging build the same ids:
 
 ``phi3``
@@ -79,124 +79,18 @@ from __future__ import annotations
 import logging
 
 from judge_core import prompts
+from judge_core.chat import PromptTooLong, phudge_layout, render_phudge_input
+from judge_core.padding import pad_batch
 from judge_core.scales import clip, rescale
 from judge_models.adapters import EMBEDDED
-from judge_models.torch_judge import TorchJudge, has_chat_template, middle_cut, pad_batch, render_messages
+from judge_models.torch_judge import TorchJudge
 
 log = logging.getLogger(__name__)
 CLASS_RULES = ("argmax", "expected")
-MARKER = " [...] "
 
 #: phudge-mini, the judge shipped in the package: ``--model phudge`` with neither ``adapter`` nor ``pretrained``
 EMBEDDED_NAME = "phudge-mini"
 EMBEDDED_ADAPTER = EMBEDDED[EMBEDDED_NAME]
-
-
-class PromptTooLong(ValueError):
-    """Even the response and the rubric alone are longer than ``max_length``."""
-
-
-#: what Phi-3's chat template writes for a system turn "S", a user turn "U" and the generation prompt (after any BOS);
-#: the April 2024 Phi-3 template drops the system turn
-_PHI3_TURNS = ("<|system|>\nS<|end|>\n<|user|>\nU<|end|>\n<|assistant|>\n", "<|user|>\nU<|end|>\n<|assistant|>\n")
-_phi3_templates: dict[tuple, bool] = {}
-
-
-def writes_phi3_turns(tokenizer) -> bool:
-    """Whether the tokenizer's chat template is Phi-3's (probed once per template: a system and a user turn)."""
-    if not has_chat_template(tokenizer):
-        return False
-    key = (tokenizer.chat_template, tokenizer.bos_token)
-    if key not in _phi3_templates:
-        try:
-            text = tokenizer.apply_chat_template([{"role": "system", "content": "S"}, {"role": "user", "content": "U"}],
-                                                 tokenize=False, add_generation_prompt=True)
-        except Exception:  # a template that refuses the probe is not Phi-3's
-            text = ""
-        if tokenizer.bos_token and text.startswith(tokenizer.bos_token):
-            text = text[len(tokenizer.bos_token):]
-        _phi3_templates[key] = text in _PHI3_TURNS
-    return _phi3_templates[key]
-
-
-def phudge_layout(tokenizer, use_chat_template: bool | None = None) -> str:
-    """``phi3`` (the authors' text), ``chat`` (the tokenizer's template) or ``plain`` (module docstring).
-    ``use_chat_template``: None = by the tokenizer; True = its template even on Phi-3; False = plain text."""
-    if use_chat_template is False:
-        return "plain"
-    if use_chat_template is None and writes_phi3_turns(tokenizer):
-        return "phi3"
-    return "chat" if use_chat_template or has_chat_template(tokenizer) else "plain"
-
-
-def _render(tokenizer, fields: dict, response, rubric, layout: str) -> tuple[str, list[int]]:
-    if layout == "phi3":  # create_prometheus_prompt's text; tokenised as the authors did: BOS, then the text
-        text = prompts.phudge_phi3(fields["instruction"], response, rubric, fields["reference"], fields.get("style"))
-        bos = [] if tokenizer.bos_token_id is None else [tokenizer.bos_token_id]
-        return text, bos + tokenizer(text, add_special_tokens=False)["input_ids"]
-    messages = prompts.phudge_messages(fields["instruction"], response, rubric, fields["reference"],
-                                       fields.get("style"))
-    return render_messages(tokenizer, messages, layout == "chat")
-
-
-def render_phudge_input(tokenizer, instruction: str, response: str, rubric: dict | None = None,
-                        reference: str | None = None, max_length: int | None = None,
-                        use_chat_template: bool | None = None, style: str | None = None) -> tuple[str, list[int], bool]:
-    """The PHUDGE input: the exact text given to the model, its token ids, and whether it was truncated.
-    ``style``: the prompt style the judge was trained with (``judge_core.prompts.PHUDGE_STYLES``; None = the authors').
-
-    The layout by the tokenizer (``phudge_layout``: the authors' Phi-3 text, the chat template, plain text;
-    ``use_chat_template`` forces the template on / off). Truncation keeps the response and rubric whole, shortens
-    the instruction first, then the reference; raises ``PromptTooLong`` if the prompt cannot fit even with both
-    emptied."""
-    layout = phudge_layout(tokenizer, use_chat_template)
-    fields = {"instruction": instruction or "", "reference": reference, "style": style}
-    text, ids = _render(tokenizer, fields, response, rubric, layout)
-    if not max_length or len(ids) <= max_length:
-        return text, ids, False
-    marker_tokens = len(tokenizer(MARKER, add_special_tokens=False)["input_ids"])
-    for name in ("instruction", "reference"):
-        value = fields[name]
-        if not value:
-            continue
-        emptied = {**fields, name: ""}
-        empty_text, empty_ids = _render(tokenizer, emptied, response, rubric, layout)
-        if len(empty_ids) > max_length:  # not even with this field emptied: empty it and shorten the next one
-            fields = emptied
-            continue
-        value_ids = tokenizer(value, add_special_tokens=False)["input_ids"]
-
-        def attempt(keep, name=name, value=value, value_ids=value_ids, fields=fields):
-            trial = {**fields, name: middle_cut(tokenizer, value, keep, MARKER, ids=value_ids)}
-            return _render(tokenizer, trial, response, rubric, layout)
-
-        # one cut to the room left with the field emptied, then a step of the few tokens the joins change
-        keep = min(len(value_ids) - 1, max_length - len(empty_ids) - marker_tokens)
-        best = (empty_text, empty_ids)
-        tried: set[int] = set()
-        while 0 < keep < len(value_ids) and keep not in tried:
-            tried.add(keep)
-            t, i = attempt(keep)
-            if len(i) <= max_length:
-                best = (t, i)
-                if keep + 1 in tried:
-                    break
-                keep += 1  # the largest cut that fits, as a search would find it
-            else:
-                if keep - 1 in tried:
-                    break
-                keep -= max(1, len(i) - max_length)
-        return best[0], best[1], True
-    raise PromptTooLong(f"the response and rubric alone take {len(ids)} tokens, more than max_length={max_length}")
-
-
-def render_phudge_prompt(tokenizer, instruction: str, response: str, rubric: dict | None = None,
-                         reference: str | None = None, max_length: int | None = None,
-                         use_chat_template: bool | None = None) -> tuple[list[int], bool]:
-    """Token ids of the PHUDGE prompt and whether it was truncated (``render_phudge_input`` without the text)."""
-    _, ids, truncated = render_phudge_input(tokenizer, instruction, response, rubric, reference, max_length,
-                                            use_chat_template)
-    return ids, truncated
 
 
 class PhudgeJudge(TorchJudge):

@@ -48,10 +48,12 @@ def absolute_prompt(doc: dict) -> str:
     if side in ("a", "b") and meta.get(f"prompt_{records.to_published_order(side, doc)}"):
         return meta[f"prompt_{records.to_published_order(side, doc)}"]
     if not meta.get("prompt") and not doc.get("rubric"):
+        from judge_tasks.registry import rubric_benchmarks
+
         raise JudgeTaskError(
             f"prometheus grades a response against a score rubric, but {doc.get('benchmark')} document "
-            f"{doc.get('id')} (row {doc.get('row')}) has none. Run it on a task with rubrics (feedback_bench, "
-            "flask_*, mt_bench_absolute, ...), or use a judge that needs none (phudge, judgelm with a "
+            f"{doc.get('id')} (row {doc.get('row')}) has none. Run it on a task with rubrics "
+            f"({', '.join(rubric_benchmarks())}), or use a judge that needs none (phudge, judgelm with a "
             "reference answer).")
     return prompts.prometheus_absolute_for(doc)
 

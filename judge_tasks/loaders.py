@@ -18,7 +18,7 @@ import random
 import statistics
 from pathlib import Path
 
-from judge_core import labels, parsers, records
+from judge_core import labels, parsers, prompts, records
 from judge_core.records import RecordError
 from judge_core.scales import verdict_from_scores
 from judge_tasks import registry
@@ -392,7 +392,8 @@ def mmvet_graded(benchmark: str, file: str, answers_file: str, grades_file: str,
             response=_as_text(answers[qid], a_path, qid, "<answer>"), reference=_text(q, "answer", q_path, qid),
             gold_score=_score(score, g_path, qid, "score", *scale), scale=tuple(scale),
             prompt_family="judgelm", source_file=q_path,
-            meta={"capability": ",".join(capability), "n_gold": len(score) if isinstance(score, list) else 1}))
+            meta={"capability": ",".join(capability), "n_gold": len(score) if isinstance(score, list) else 1,
+                  "judgelm_template": prompts.JUDGELM_MMVET_TEMPLATE}))
     return out
 
 
@@ -413,6 +414,9 @@ def load(benchmark: str, swap: bool = False, **options) -> list[dict]:
     if spec.get("scale"):
         arguments.setdefault("scale", tuple(spec["scale"]))
     recs = FORMATS[spec["loader"]["format"]](benchmark, **{**arguments, **options})
+    if spec.get("prompt_family"):  # the registry says which prompt a plain model gets (one format, several uses)
+        recs = [r if r["prompt_family"] == spec["prompt_family"] else dict(r, prompt_family=spec["prompt_family"])
+                for r in recs]
     if not swap:
         return recs
     if recs and recs[0]["kind"] != "pairwise":

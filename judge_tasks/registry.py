@@ -193,6 +193,11 @@ def class_benchmarks() -> dict[str, str]:
     return {n: e["classes"] for n, e in benchmarks().items() if e.get("classes")}
 
 
+def rubric_benchmarks() -> list[str]:
+    """Benchmarks whose documents carry a score rubric (``rubric: true``), in catalog order."""
+    return [n for n, e in benchmarks().items() if e.get("rubric")]
+
+
 def filtering_benchmarks() -> set[str]:
     """Benchmarks whose own rule drops rows before judging (reported as ``filtered_rows``)."""
     return {n for n, e in benchmarks().items() if e.get("filtered_rows")}

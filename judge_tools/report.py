@@ -26,6 +26,9 @@ generative judge's text), so the figures use the same predictions as the metrics
 
 PNG files (matplotlib, Agg backend) and ``index.html`` (metrics table + figures per judge and task) are written
 to ``--out`` (default ``<folder>/report``).
+
+Length: about 410 lines: one console tool (reading the logs, each figure, the HTML page, the CLI) that no other
+module imports; results files and samples are read by ``judge_tools.results``, the metrics come from the tasks.
 """
 from __future__ import annotations
 

@@ -48,10 +48,13 @@ Output, next to the samples file (or under ``--output_path``), in lm-eval's layo
   {"judge_score,none": ..., "judge_score_stderr,none": ..., ...}}`` plus ``configs``, ``versions``,
   ``higher_is_better``, ``n-samples``, ``config`` (the judge's model args) and ``source`` (the graded run).
 
-One evaluator: the aggregates are the task aggregations of ``judge_tasks.harness`` (win / tie / loss rate =
+One evaluator: the aggregates are the task aggregations of ``judge_tasks.aggregation`` (win / tie / loss rate =
 ``accuracy`` of the verdicts against a constant a / tie / b, with the same pair-aware swap resolution and
 bootstrap; ``consistency``; ``parse_failures``); the mean score and its interval use ``judge_core.metrics``'s
 bootstrap.
+
+Length: about 405 lines: the command itself (aggregates, the results file it writes, the CLI); grading one
+document is ``judge_tools.grading``, reading results and samples files ``judge_tools.results``.
 """
 from __future__ import annotations
 
@@ -97,7 +100,7 @@ def _with_stderr(aggregation, items, iters) -> tuple[float, float]:
 def aggregate(lines: list[dict], iters: int = 1000) -> dict:
     """Corpus-level metrics of the graded lines (lm-eval ``<metric>,none`` keys, stderr as ``_stderr``)."""
     from judge_core import metrics
-    from judge_tasks import harness
+    from judge_tasks import aggregation
 
     out: dict = {}
     if lines and lines[0]["doc"]["kind"] == "absolute":
@@ -117,22 +120,22 @@ def aggregate(lines: list[dict], iters: int = 1000) -> dict:
     else:
         by_gold = {g: _pair_items(lines, g) for g in ("a", "tie", "b")}
         for name, gold in (("win_rate", "a"), ("tie_rate", "tie"), ("loss_rate", "b")):
-            out[f"{name},none"], out[f"{name}_stderr,none"] = _with_stderr(harness.accuracy, by_gold[gold], iters)
+            out[f"{name},none"], out[f"{name}_stderr,none"] = _with_stderr(aggregation.accuracy, by_gold[gold], iters)
 
         def half_ties(units):
             its = [it for u in units for it in u]
-            win = harness.accuracy(its)
-            return win + 0.5 * harness.accuracy([dict(it, gold="tie") for it in its])
+            win = aggregation.accuracy(its)
+            return win + 0.5 * aggregation.accuracy([dict(it, gold="tie") for it in its])
 
         units = [_pair_items([line], "a") for line in lines]
         out["win_rate_half_ties,none"] = half_ties(units) if units else NAN
         out["win_rate_half_ties_stderr,none"] = (metrics.bootstrap_stderr(half_ties, units, iters=iters)
                                                  if iters and len(units) > 1 else NAN)
         if lines and len(lines[0]["judged"]) == 2:
-            out["consistency,none"], out["consistency_stderr,none"] = _with_stderr(harness.consistency,
+            out["consistency,none"], out["consistency_stderr,none"] = _with_stderr(aggregation.consistency,
                                                                                    by_gold["a"], iters)
         items = by_gold["a"]
-    failures = harness.parse_failures(items)
+    failures = aggregation.parse_failures(items)
     out.update({"parse_failures,none": failures, "parse_failures_stderr,none": "N/A",
                 "parse_failure_rate,none": failures / len(items) if items else NAN,
                 "parse_failure_rate_stderr,none": "N/A"})

@@ -78,7 +78,8 @@ def test_released_phudge_adapter_without_judge_config_loads_with_its_head_read_f
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from judge_models.phudge import PhudgeJudge, render_phudge_prompt
+    from judge_core.chat import render_phudge_prompt
+    from judge_models.phudge import PhudgeJudge
 
     folder = released_phudge_adapter(tiny)
     assert not (folder / "judge_config.json").exists()
@@ -137,8 +138,8 @@ def test_merge_writes_the_shipped_form_with_the_same_outputs(tiny, tmp_path):
 # --------------------------------------------------------------------------- what the judge was fed
 def test_judge_input_is_the_exact_text_after_the_chat_template(tiny):
     from judge_core import prompts
+    from judge_core.chat import chat_text
     from judge_models.phudge import PhudgeJudge
-    from judge_models.torch_judge import chat_text
 
     # chat_template=true: the tokenizer's template (by default a Phi-3 gets PHUDGE's own text, issue 11:
     # tests/golden/test_fed_text.py)

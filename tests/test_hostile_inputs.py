@@ -292,7 +292,7 @@ def test_records_refuse_a_non_text_field():
 def test_judgelm_all_rows_filtered_is_an_error_not_an_index_error(data_dir):
     for name in JUDGELM:
         shutil.copy(DATA / name, data_dir)
-    edit("judgelm_val_5k_gpt4.jsonl", lambda rows: [dict(r, score=[-1, -1]) for r in rows])(data_dir)
+    edit("judgelm_val_5k_gpt4.jsonl", lambda rows: [dict(r, score=[-1, -1], text="no scores") for r in rows])(data_dir)
     with pytest.raises(RecordError, match="no documents"):
         harness.load_dataset("judgelm_val")
 

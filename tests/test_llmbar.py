@@ -9,7 +9,7 @@ import pytest
 from conftest import SHARED_DATA, metric, needs_shared_data, run_lm_eval
 
 from judge_core.records import RecordError
-from judge_tasks import harness, loaders, registry
+from judge_tasks import aggregation, harness, loaders, registry
 from judge_tasks.sources import using_data_dir
 
 LLMBAR_COMMIT = "900616bff90b6c6c8e1681f7d079250637c55992"
@@ -91,13 +91,13 @@ def test_order_average_is_the_mean_of_the_two_orders_accuracies():
     items = _items([("neighbor", "a", "a", "a"), ("neighbor", "a", "a", "b"), ("manual", "b", "a", "b"),
                     ("manual", "b", "tie", "tie")])
     # published order right 2 of 4, swapped order right 2 of 4 (a tie is wrong) -> 0.5; neighbor (2/2 + 1/2) / 2
-    assert harness.accuracy_order_average(items) == pytest.approx(0.5)
-    assert harness.accuracy_order_average_neighbor(items) == pytest.approx(0.75)
-    assert harness.accuracy_order_average_manual(items) == pytest.approx(0.25)
+    assert aggregation.accuracy_order_average(items) == pytest.approx(0.5)
+    assert aggregation.accuracy_order_average_neighbor(items) == pytest.approx(0.75)
+    assert aggregation.accuracy_order_average_manual(items) == pytest.approx(0.25)
     # the swap-resolved convention differs: disagreement -> tie -> only the first pair counts
-    assert harness.accuracy(items) == pytest.approx(0.25)
-    assert harness.accuracy_neighbor(items) == pytest.approx(0.5)
-    assert harness.accuracy_order_average.bootstrap(items, iters=50) > 0
+    assert aggregation.accuracy(items) == pytest.approx(0.25)
+    assert aggregation.accuracy_neighbor(items) == pytest.approx(0.5)
+    assert aggregation.accuracy_order_average.bootstrap(items, iters=50) > 0
 
 
 def test_metric_names_of_the_swap_task_include_the_llmbar_convention(tmp_path):

@@ -94,7 +94,8 @@ def test_criteria_with_brackets_parse():
 def test_every_benchmark_loads_from_the_fixtures(fixture_data):
     sizes = {"feedback_bench": 8, "feedback_ood": 6, "vicuna_bench": 6, "mt_bench_absolute": 7, "flask_gpt4": 6,
              "flask_human": 6, "mm_vet_text": 8, "preference_bench": 10, "hhh_alignment": 8, "mt_bench_human": 8,
-             "pandalm_test": 9, "judgelm_val": 8, "judgelm_val_ref": 7, "autoj_pairwise": 9}
+             "pandalm_test": 9, "judgelm_val": 8, "judgelm_val_ref": 7, "autoj_pairwise": 9,
+             "llmbar_natural": 4, "llmbar_adversarial": 8}
     for bench, n in sizes.items():
         recs = loaders.load(bench)
         assert len(recs) == n, bench
@@ -419,8 +420,11 @@ def test_fixtures_match_their_generator(tmp_path, monkeypatch):
     monkeypatch.setattr(make, "DATA", tmp_path / "data")
     monkeypatch.setattr(make, "PRED", tmp_path / "predictions")
     make.main()
-    for sub in ("data", "predictions"):
-        generated = sorted(p.name for p in (tmp_path / sub).iterdir())
-        assert generated == sorted(p.name for p in (FIXTURES / sub).iterdir()), sub
+    for sub in ("data", "predictions"):  # files at any depth (LLMBar's files sit in their subset folders)
+        def files(root):
+            return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+
+        generated = files(tmp_path / sub)
+        assert generated == files(FIXTURES / sub), sub
         for name in generated:
             assert (tmp_path / sub / name).read_bytes() == (FIXTURES / sub / name).read_bytes(), (sub, name)

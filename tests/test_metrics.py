@@ -1,5 +1,5 @@
 """Metric unit tests against values computed by hand (``judge_core.metrics`` and the lm-eval aggregations in
-``judge_tasks.harness``)."""
+``judge_tasks.harness``, ``judge_tasks.aggregation``)."""
 from __future__ import annotations
 
 import math
@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from judge_core import metrics
-from judge_tasks import harness
+from judge_tasks import aggregation, harness
 
 # --------------------------------------------------------------------------- absolute
 # p = 1 2 3 4 5, g = 2 1 4 3 5: both means 3, deviations p -2 -1 0 1 2, g -1 -2 1 0 2 -> products 2 2 0 0 4 = 8,
@@ -69,16 +69,16 @@ def _abs_items(preds, golds):
 
 def test_absolute_aggregations_leave_out_parse_failures():
     items = _abs_items([f"Good. [RESULT] {p}" for p in P5] + ["no result here", "[RESULT] 9"], G5 + [1, 5])
-    assert harness.parse_failures(items) == 2
-    assert harness.pearson(items) == pytest.approx(0.8)
-    assert harness.kendall(items) == pytest.approx(0.6)
-    assert harness.mae(items) == pytest.approx(0.8)
+    assert aggregation.parse_failures(items) == 2
+    assert aggregation.pearson(items) == pytest.approx(0.8)
+    assert aggregation.kendall(items) == pytest.approx(0.6)
+    assert aggregation.mae(items) == pytest.approx(0.8)
 
 
 def test_all_absolute_outputs_unparseable():
-    items = _abs_items(["I refuse.", "", "[RESULT]", "Score: 4"], [1, 2, 3, 4])
-    assert harness.parse_failures(items) == 4
-    for agg in (harness.pearson, harness.spearman, harness.kendall, harness.r2, harness.mae, harness.mse):
+    items = _abs_items(["I refuse.", "", "[RESULT]", "[RESULT] six"], [1, 2, 3, 4])  # "Score: 4" is read by the authors' parser
+    assert aggregation.parse_failures(items) == 4
+    for agg in (aggregation.pearson, aggregation.spearman, aggregation.kendall, aggregation.r2, aggregation.mae, aggregation.mse):
         assert math.isnan(agg(items)), agg.__name__
         assert math.isnan(agg.bootstrap(items, iters=20)), agg.__name__
 
@@ -135,19 +135,19 @@ def _pair_items(verdict_texts, golds, family="pandalm", orders=None):
 
 def test_all_pairwise_outputs_unparseable_are_ties():
     items = _pair_items(["I cannot decide.", "", "Response 3", "maybe"], ["a", "b", "tie", "tie"])
-    assert harness.parse_failures(items) == 4
+    assert aggregation.parse_failures(items) == 4
     assert [it["pred"] for it in items] == ["tie"] * 4
-    assert harness.accuracy(items) == pytest.approx(2 / 4)
-    assert harness.accuracy_no_tie(items) == 0.0
+    assert aggregation.accuracy(items) == pytest.approx(2 / 4)
+    assert aggregation.accuracy_no_tie(items) == 0.0
 
 
 def test_pairwise_aggregations_by_hand():
     texts = {"a": "1", "b": "2", "tie": "Tie"}
     items = _pair_items([texts[p] for p in PRED8], GOLD8)
-    assert harness.parse_failures(items) == 0
-    assert harness.accuracy(items) == pytest.approx(5 / 8)
-    assert harness.accuracy_no_tie(items) == pytest.approx(4 / 6)
-    assert harness.f1_macro(items) == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 3)
+    assert aggregation.parse_failures(items) == 0
+    assert aggregation.accuracy(items) == pytest.approx(5 / 8)
+    assert aggregation.accuracy_no_tie(items) == pytest.approx(4 / 6)
+    assert aggregation.f1_macro(items) == pytest.approx((2 / 3 + 2 / 3 + 1 / 2) / 3)
 
 
 # --------------------------------------------------------------------------- swap (position bias)
@@ -196,12 +196,12 @@ def test_swap_aggregations_through_process_results():
     items = _pair_items(texts, golds, orders=["ab", "ba"] * 3)
     assert [it["pred"] for it in items] == ["a", "a", "a", "b", "b", "a"]
     assert all(it["gold"] == "a" for it in items)
-    assert harness.consistency(items) == pytest.approx(1 / 3)
-    assert harness.bias_first(items) == pytest.approx(1 / 3)
-    assert harness.bias_second(items) == pytest.approx(1 / 3)
-    assert harness.delta_bias(items) == pytest.approx(0.0)
-    assert harness.accuracy(items) == pytest.approx(1 / 3)  # swap-resolved: a, tie, tie
-    assert harness.accuracy_first_order(items) == pytest.approx(2 / 3)  # ab verdicts: a, a, b
+    assert aggregation.consistency(items) == pytest.approx(1 / 3)
+    assert aggregation.bias_first(items) == pytest.approx(1 / 3)
+    assert aggregation.bias_second(items) == pytest.approx(1 / 3)
+    assert aggregation.delta_bias(items) == pytest.approx(0.0)
+    assert aggregation.accuracy(items) == pytest.approx(1 / 3)  # swap-resolved: a, tie, tie
+    assert aggregation.accuracy_first_order(items) == pytest.approx(2 / 3)  # ab verdicts: a, a, b
 
 
 # --------------------------------------------------------------------------- uncertainty
@@ -221,13 +221,13 @@ def test_bootstrap_stderr_is_seeded_and_zero_for_a_constant_statistic():
 def test_harness_bootstrap_is_deterministic_and_pair_aware():
     texts = {"a": "1", "b": "2", "tie": "Tie"}
     items = _pair_items([texts[p] for p in PRED8], GOLD8)
-    s1 = harness.accuracy.bootstrap(items, iters=100)
-    assert s1 == harness.accuracy.bootstrap(items, iters=100) and 0 < s1 < 0.5
+    s1 = aggregation.accuracy.bootstrap(items, iters=100)
+    assert s1 == aggregation.accuracy.bootstrap(items, iters=100) and 0 < s1 < 0.5
     perfect = _pair_items([texts[g] for g in GOLD8], GOLD8)
-    assert harness.accuracy.bootstrap(perfect, iters=50) == 0.0
+    assert aggregation.accuracy.bootstrap(perfect, iters=50) == 0.0
     # the two orders of a pair are resampled together: a consistent judge has consistency 1 in every draw
     swap = _pair_items(["1", "2"] * 4, ["a", "b"] * 4, orders=["ab", "ba"] * 4)
-    assert harness.consistency(swap) == 1.0 and harness.consistency.bootstrap(swap, iters=30) == 0.0
+    assert aggregation.consistency(swap) == 1.0 and aggregation.consistency.bootstrap(swap, iters=30) == 0.0
 
 
 def test_bootstrap_interval():
@@ -245,11 +245,11 @@ def test_per_source_accuracy():
         doc = {"kind": "pairwise", "benchmark": "hhh_alignment", "prompt_family": "pandalm", "gold": gold,
                "order": "ab", "pair": f"p{i}", "meta": {"source": source}}
         items.append(harness.process_results(doc, [text])["accuracy"])
-    assert harness.accuracy_helpful(items) == pytest.approx(0.5)
-    assert harness.accuracy_harmless(items) == pytest.approx(1.0)
-    assert harness.accuracy_honest(items) == pytest.approx(0.5)  # the unparseable one is a tie: wrong
-    assert math.isnan(harness.accuracy_other(items))  # no documents of that source
-    assert harness.accuracy(items) == pytest.approx(3 / 5)
+    assert aggregation.accuracy_helpful(items) == pytest.approx(0.5)
+    assert aggregation.accuracy_harmless(items) == pytest.approx(1.0)
+    assert aggregation.accuracy_honest(items) == pytest.approx(0.5)  # the unparseable one is a tie: wrong
+    assert math.isnan(aggregation.accuracy_other(items))  # no documents of that source
+    assert aggregation.accuracy(items) == pytest.approx(3 / 5)
 
 
 def test_mm_vet_classes():
@@ -260,8 +260,8 @@ def test_mm_vet_classes():
 
 
 def test_filtered_rows_is_a_count():
-    assert harness.filtered_rows([{"filtered_rows": 3}, {"filtered_rows": 3}]) == 3
-    assert harness.filtered_rows([]) == 0
+    assert aggregation.filtered_rows([{"filtered_rows": 3}, {"filtered_rows": 3}]) == 3
+    assert aggregation.filtered_rows([]) == 0
 
 
 # --------------------------------------------------------------------------- both orders: Auto-J's agreement
@@ -272,7 +272,7 @@ def test_accuracy_both_orders_follows_autoj():
     assert math.isnan(metrics.accuracy_both_orders([], [], []))
     texts = ["1", "2", "1", "1", "2", "2"]  # published verdicts: (a, a), (a, b), (b, a); gold a
     items = _pair_items(texts, ["a", "b"] * 3, orders=["ab", "ba"] * 3)
-    assert harness.accuracy_both_orders(items) == pytest.approx(1 / 3)
+    assert aggregation.accuracy_both_orders(items) == pytest.approx(1 / 3)
 
 
 # --------------------------------------------------------------------------- vectorised bootstrap
@@ -388,11 +388,11 @@ def test_swap_stderr_equals_a_plain_numpy_bootstrap_over_pairs():
         "delta_bias": lambda us: metrics.swap_stats([u[0][1] for u in us], [u[1][1] for u in us])["delta_bias"],
     }
     for name, statistic in plain.items():
-        agg = getattr(harness, name)
+        agg = getattr(aggregation, name)
         assert agg(items) == pytest.approx(statistic(units)), name
         assert agg.bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic), rel=1e-9), name
     # with replacement, duplicates kept: not the old "group by pair, drop duplicates" draw, which shrank it
-    assert harness.accuracy.bootstrap(list(reversed(items))) == harness.accuracy.bootstrap(items)
+    assert aggregation.accuracy.bootstrap(list(reversed(items))) == aggregation.accuracy.bootstrap(items)
 
 
 def test_absolute_stderr_equals_a_plain_numpy_bootstrap():
@@ -411,5 +411,5 @@ def test_absolute_stderr_equals_a_plain_numpy_bootstrap():
             kept = [u for u in us if u[0] is not None]
             return fn([u[0] for u in kept], [u[1] for u in kept])
 
-        assert getattr(harness, name).bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic),
+        assert getattr(aggregation, name).bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic),
                                                                         rel=1e-9), name

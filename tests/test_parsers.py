@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import json
 import math
+import re
 import time
 
 import pytest
@@ -83,7 +84,7 @@ def test_prometheus_relative(text, want):
     (parsers.judgelm, "  8   6", None, (8.0, 6.0)),
     (parsers.pandalm, "2 is better\n", None, "b"),
     (parsers.pandalm, "Tie.\n### Reason: ...", None, "tie"),
-    (parsers.autoj_pairwise, "Final decision: Response 2", None, "b"),
+    (parsers.autoj_comparison, "Final decision: Response 2", None, "b"),
     (parsers.autoj_rating, "Overall [[7]]", None, 7.0),
 ])
 def test_lenient_reading_is_an_option_that_counts_what_it_recovered(parser, text, strict, lenient):
@@ -93,16 +94,25 @@ def test_lenient_reading_is_an_option_that_counts_what_it_recovered(parser, text
     assert parsers.read(parser, PROMETHEUS_OUT, lenient=True)[1] is False  # nothing to recover
 
 
-def _upstream_prometheus_parser():
-    """prometheus-eval's own parser.py (tests/golden/upstream/, the file at the commit in tests/golden/README.md)."""
-    import importlib.util
-    from pathlib import Path
+#: prometheus-eval's result patterns, as data: ``libs/prometheus-eval/prometheus_eval/parser.py`` of
+#: ``prometheus-eval/prometheus-eval`` @ ``dcfb44272d5d0414832f5dbb8c2a05ebc2614234`` (``_parse_output_absolute``,
+#: ``_parse_output_relative``), written there with ``re.VERBOSE``; here without the layout and the comments.
+AUTHORS_ABSOLUTE_PATTERN = (r"(?:\[RESULT\]|\[SCORE\]|Score:?|score:?|Result:?|\[Result\]:?|score\s+of)\s*(?:\(|\[|\s)*"
+                            r"(\d+)(?:(?:\)|\]|\s|$)|(?:/\s*5|\s*out\s*of\s*5))?(?:\s*$)")
+AUTHORS_RELATIVE_PATTERN = (r"(?:\[RESULT\]|\[RESULT:\s*|\[Response\s+|\[Result\](?:\s+Response)?|\[Result:\s*|"
+                            r"(?:^|\n)Result:?\s*)\s*(A|B)(?:\])?(?:\s*$)")
 
-    path = Path(__file__).parent / "golden" / "upstream" / "prometheus_eval_parser.py"
-    spec = importlib.util.spec_from_file_location("prometheus_eval_parser", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+
+def _authors_absolute(text: str) -> int | None:
+    """The authors' rule: the first match of their pattern (case-insensitive); its number if 1-5, else no score."""
+    match = re.search(AUTHORS_ABSOLUTE_PATTERN, text, re.IGNORECASE)
+    return int(match.group(1)) if match and 1 <= int(match.group(1)) <= 5 else None
+
+
+def _authors_relative(text: str) -> str | None:
+    """The authors' rule: the first match of their pattern (case-insensitive, ``^`` at every line), upper-cased."""
+    match = re.search(AUTHORS_RELATIVE_PATTERN, text, re.IGNORECASE | re.MULTILINE)
+    return match.group(1).upper() if match else None
 
 
 _PROMETHEUS_ATOMS = ["[RESULT]", "[result]", "[SCORE]", "Score", "score:", "Result:", "[Result]:", "score of",
@@ -114,9 +124,7 @@ _PROMETHEUS_ATOMS = ["[RESULT]", "[result]", "[SCORE]", "Score", "score:", "Resu
 @FUZZ
 @given(st.lists(st.sampled_from(_PROMETHEUS_ATOMS), max_size=10).map("".join))
 def test_prometheus_parsers_agree_with_the_authors_regex(text):
-    upstream = _upstream_prometheus_parser()
-    _, absolute = upstream._parse_output_absolute(text)
-    _, relative = upstream._parse_output_relative(text)
+    absolute, relative = _authors_absolute(text), _authors_relative(text)
     assert parsers.prometheus_absolute(text) == absolute
     assert parsers.prometheus_relative(text) == (relative.lower() if relative else None)
 
@@ -186,7 +194,7 @@ AUTOJ_PAIR_OUT = ("1. The key factors to distinguish these two responses:\n\t- a
     ("", None),
 ])
 def test_autoj_pairwise(text, want):
-    assert parsers.autoj_pairwise(text) == want
+    assert parsers.autoj_comparison(text) == want
 
 
 @pytest.mark.parametrize("text, want", [
@@ -262,7 +270,7 @@ def test_text_parsers_never_raise_and_stay_in_range(text):
         pair = parsers.judgelm(text, prefix=prefix)
         assert pair is None or (len(pair) == 2 and all(isinstance(s, float) and math.isfinite(s) for s in pair))
         assert parsers.judgelm_verdict(pair) in (None, "a", "b", "tie")
-    assert parsers.autoj_pairwise(text) in (None, "a", "b", "tie")
+    assert parsers.autoj_comparison(text) in (None, "a", "b", "tie")
     rating = parsers.autoj_rating(text)
     assert rating is None or 1.0 <= rating <= 10.0
     out = parsers.judge_output(text)
@@ -276,7 +284,7 @@ def test_parsers_never_raise_on_arbitrary_objects(obj):
     assert parsers.prometheus_relative(obj) in (None, "a", "b")
     assert parsers.pandalm(obj) in (None, "a", "b", "tie")
     assert parsers.judgelm(obj) is None or isinstance(obj, str)
-    assert parsers.autoj_pairwise(obj) is None or isinstance(obj, str)
+    assert parsers.autoj_comparison(obj) is None or isinstance(obj, str)
     assert parsers.autoj_rating(obj) is None or isinstance(obj, str)
     assert parsers.judge_output(obj) is None or isinstance(obj, str)
 
@@ -284,7 +292,7 @@ def test_parsers_never_raise_on_arbitrary_objects(obj):
 #: every text parser, in its authors' reading and the lenient one
 ALL_PARSERS = [functools.partial(f, lenient=lenient) for lenient in (False, True)
                for f in (parsers.prometheus_absolute, parsers.prometheus_relative, parsers.judgelm, parsers.pandalm,
-                         parsers.autoj_pairwise, parsers.autoj_rating)] + [
+                         parsers.autoj_comparison, parsers.autoj_rating)] + [
     parsers.judge_output, parsers.pandalm_reason_and_reference, functools.partial(parsers.judgelm, prefix="10")]
 #: pieces that made the old regexes backtrack, repeated to about 1 MB
 _HOSTILE = [" ", "\n", "\t", "[RESULT]", "[result] ", "(", "[", "1", "1 ", "3", "A", "a\n", ",", "Score", "score of ",

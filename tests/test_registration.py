@@ -31,8 +31,8 @@ def test_task_manager_sees_judge_tasks_without_include_path():
 
 
 def test_judge_metrics_get_bootstrap_stderr():
-    out = _py("import lm_eval.evaluator_utils as eu; from judge_tasks import harness; "
-              "f = eu.stderr_for_metric(harness.accuracy, 100); "
+    out = _py("import lm_eval.evaluator_utils as eu; from judge_tasks import aggregation; "
+              "f = eu.stderr_for_metric(aggregation.accuracy, 100); "
               "items = [{'pred': p, 'gold': 'a', 'parsed': True, 'pair': i, 'order': 'ab', 'source': ''} "
-              "for i, p in enumerate('aabab')]; print(round(f(items), 6) > 0, eu.stderr_for_metric(harness.accuracy, 0))")
+              "for i, p in enumerate('aabab')]; print(round(f(items), 6) > 0, eu.stderr_for_metric(aggregation.accuracy, 0))")
     assert out == "True None"

@@ -28,12 +28,7 @@ SKIPPED_DIRS = {".git", ".venv", "venv", "build", "dist", "__pycache__", "tests"
 #: files of other owners that still name benchmarks, with what has to happen there (the lead removes a line when
 #: its file is clean; the test fails both when a file not listed here names a benchmark and when a listed file no
 #: longer names the benchmarks listed for it, so this list can only shrink)
-PENDING_REMOVAL: dict[str, set[str]] = {
-    "judge_models/pandalm.py": {"pandalm_test"},  # judges engineer: usage line of the docstring
-    "judge_models/prometheus.py": {"feedback_bench", "mt_bench_absolute"},  # judges: error message lists tasks
-    "training/data.py": {"autoj_pairwise"},  # training engineer: name of the Auto-J pool source
-    "benchmarks/judge_throughput.py": {"hhh_alignment"},  # runtime engineer: default --task
-}
+PENDING_REMOVAL: dict[str, set[str]] = {}
 
 
 def _python_files() -> list[Path]:

@@ -132,9 +132,9 @@ def test_report_figures_and_html(tmp_path):
 def test_figure_contents(tmp_path):
     """What the figures show is computed like the metrics: one verdict per pair, swap-resolved."""
     items = report.read_items_from_lines(swap_lines(5, 3, 2))
-    from judge_tasks import harness
+    from judge_tasks import aggregation
 
-    pred, gold = harness._verdicts([it["item"] for it in items])
+    pred, gold = aggregation._verdicts([it["item"] for it in items])
     mat = report.confusion(gold, pred, report.VERDICT_LABELS, "t", tmp_path / "c.png")
     assert mat.sum() == 10  # pairs, not judgements
     # consistent pairs picked response a: right when gold is a; conflicting pairs resolve to tie

@@ -278,7 +278,7 @@ def test_cli_errors(tmp_path):
 @pytest.mark.slow
 def test_end_to_end_real_run_graded_by_a_judge(tmp_path):
     """lm_eval --model hf (SmolLM2-135M-Instruct) logs generations; judge-score grades them with a judge."""
-    from judge_models.backbones import resolve
+    from judge_core.backbones import resolve
 
     task_dir = tmp_path / "tasks"
     task_dir.mkdir()

@@ -184,6 +184,22 @@ def test_published_recipe_configs_load(name):
         assert cfg.data.validation_fraction == 0.05 and cfg.optim.learning_rate == pytest.approx(2e-5)
 
 
+# =========================================================================== what training depends on
+def test_training_imports_the_core_not_the_judges():
+    """Issue 10: training reaches the judges' tokenisation through ``judge_core`` (chat, padding, backbones), never
+    by importing ``judge_models``; ``judge_core`` imports neither."""
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    for package, banned in (("training", ("judge_models",)), ("judge_core", ("judge_models", "judge_tasks", "training"))):
+        for path in sorted((root / package).glob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+                names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                         else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
+                hits = [n for n in names if n.split(".")[0] in banned]
+                assert not hits, f"{package}/{path.name} imports {hits}"
+
+
 # =========================================================================== evaluation-file guard
 def test_every_evaluation_file_maps_to_tasks():
     from judge_tasks.sources import FILES
@@ -338,7 +354,7 @@ def test_cli_prints_defaults_and_checks_a_config(tmp_path, capsys):
 
 @needs_shared_data
 def test_local_pool_is_read_by_the_task_loaders():
-    ld = data.load_source(config.SourceConfig(source="autoj_pairwise", path=str(POOL / "autoj_pairwise.json")),
+    ld = data.load_source(config.SourceConfig(source="autoj_pairs", path=str(POOL / "autoj_pairwise.json")),
                           ["autoj_pairwise.json"])
     assert len(ld.records) == 1392 and Counter(r["gold"] for r in ld.records) == {"a": 520, "b": 499, "tie": 373}
 
@@ -409,7 +425,7 @@ def _tiny_cfg(base: Path, out: Path, *overrides: str):
 
 
 def test_phudge_examples_are_the_judge_prompt(tiny_base, tmp_path):
-    from judge_models.phudge import render_phudge_prompt
+    from judge_core.chat import render_phudge_prompt
     from training.encode import Featurizer
     from training.modeling import load_tokenizer
 
@@ -501,7 +517,7 @@ def test_interrupted_run_resumes_to_the_same_result(tiny_base, tmp_path):
     from training.trainer import INTERRUPTED_EXIT, train
 
     small = ["data.train=[{source: prometheus_absolute, path: %s, limit: 24}, "
-             "{source: autoj_pairwise, path: %s, limit: 8}]" % (POOL / "mt_bench_eval.json", POOL / "autoj_pairwise.json"),
+             "{source: autoj_pairs, path: %s, limit: 8}]" % (POOL / "mt_bench_eval.json", POOL / "autoj_pairwise.json"),
              "run.save_steps=4", "run.keep_checkpoints=3"]
     full = train(_tiny_cfg(tiny_base, tmp_path / "full", *small))
     with pytest.raises(SystemExit) as stop:

@@ -78,7 +78,7 @@ def tiny_phudge_adapter(tmp_dir, head="regression", base: Path | str | None = No
     from peft import LoraConfig, get_peft_model
     from transformers import AutoModelForSequenceClassification
 
-    from judge_models.backbones import resolve
+    from judge_core.backbones import resolve
 
     head = {1: "regression", 5: "classification"}.get(head, head)
     if head not in ("regression", "classification"):

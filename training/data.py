@@ -14,7 +14,7 @@ source                     kind      upstream                                   
                                      local ``path`` only: it is not on the hub)
 ``prometheus_absolute``    absolute  a Prometheus absolute benchmark file (``mt_bench_eval.json``)  §8
 ``prometheus_pairwise``    pairwise  a Prometheus chosen / rejected file                            §3b
-``autoj_pairwise``         pairwise  Auto-J's pairwise file (``autoj_pairwise.json``)                -
+``autoj_pairs``            pairwise  Auto-J's pairwise file (its ``autoj_pairs`` format)            -
 ``preference_pool``        pairwise  the project's pool ``shared/data/train/pairs.jsonl``            -
                                      (hh-rlhf harmless, QA-Feedback, arena-bench; ``a / b / tie``)
 =========================  ========  =============================================================  ==========
@@ -24,6 +24,10 @@ for the whole project). Every source is read from ``path`` (a file or a folder o
 upstream file name under ``JUDGE_DATA_DIR``), or from the hub at a pinned revision with ``datasets``. Rows a
 source's own rules exclude (a non-numeric ``orig_score``, JudgeLM's ``text == "error"`` rows) are counted and
 reported, never dropped silently.
+
+Length: about 410 lines: the table of training sources, the converter of each source's rows beside it (each
+checks its own fields) and the split they feed are one path from a config's ``data:`` to records; the shared
+parts (file reading, the benchmark-format loaders) are in ``judge_core.jsonio`` and ``judge_tasks.loaders``.
 """
 from __future__ import annotations
 
@@ -298,7 +302,7 @@ SOURCES = {
     "pandalm_train": SourceSpec("pairwise", pandalm_train_records),
     "prometheus_absolute": SourceSpec("absolute", pool_loader=loaders.prometheus_absolute),
     "prometheus_pairwise": SourceSpec("pairwise", pool_loader=loaders.prometheus_pairwise),
-    "autoj_pairwise": SourceSpec("pairwise", pool_loader=loaders.autoj_pairs),
+    "autoj_pairs": SourceSpec("pairwise", pool_loader=loaders.autoj_pairs),
     "preference_pool": SourceSpec("pairwise", pool_loader=preference_pool),
 }
 

@@ -1,11 +1,13 @@
-"""Records -> token ids, with the judges' own prompts (training and judging must render the same text).
+"""Records -> token ids, with the judges' own renderers from ``judge_core.chat`` (training and judging must give
+the model the same token ids), and batches padded by ``judge_core.padding``.
 
-* PHUDGE score head: the phudge judge's renderer (``training.judge_encoding.phudge_prompt_ids``: the chat
-  template when the tokenizer has one, plain text otherwise; truncation keeps the response and the rubric).
+* PHUDGE score head: ``judge_core.chat.render_phudge_prompt`` (the chat template when the tokenizer has one, plain
+  text otherwise; truncation keeps the response and the rubric). When even the response and the rubric do not fit,
+  the judge gives up on the document; training keeps the prompt's head and tail instead (``keep_ends``).
   A pairwise record is two sequences (one per response) that share the instruction, rubric and reference.
 * JudgeLM / PandaLM causal LMs: the prompt of ``judge_core.prompts`` (``judgelm_pair``, ``pandalm``) as the
-  judges render it (``training.judge_encoding.causal_prompt_ids``), then the judgement + EOS; labels are -100
-  on the prompt (loss on the judgement only).
+  generative judges encode it with no system turn (``judge_core.chat.judge_prompt_text``), then the judgement +
+  EOS; labels are -100 on the prompt (loss on the judgement only).
 """
 from __future__ import annotations
 
@@ -14,10 +16,17 @@ import random
 import torch
 
 from judge_core import prompts
+from judge_core.chat import (
+    PromptTooLong,
+    judge_prompt_text,
+    keep_ends,
+    prompt_text_ids,
+    render_phudge_prompt,
+)
+from judge_core.padding import pad_batch, pad_sequences
 from judge_core.scales import rescale
 from training.augment import drop_sections, example_rng, judgelm_view, pandalm_view
 from training.config import TrainConfig
-from training.judge_encoding import causal_prompt_ids, phudge_prompt_ids
 from training.losses import IGNORE_INDEX
 
 
@@ -25,6 +34,24 @@ def to_head_scale(score: float, record_scale, head_scale) -> float:
     if [float(x) for x in record_scale] == [float(x) for x in head_scale]:
         return float(score)
     return rescale(score, record_scale, head_scale)
+
+
+def phudge_prompt_ids(tokenizer, rec: dict, max_length: int) -> tuple[list[int], bool]:
+    """Token ids of the PHUDGE prompt of ``rec`` (``instruction``, ``response``, ``rubric``, ``reference``) as the
+    phudge judge renders it, and whether it was truncated (head and tail kept when it cannot fit otherwise)."""
+    args = (tokenizer, rec["instruction"], rec["response"], rec.get("rubric"), rec.get("reference"))
+    try:
+        ids, truncated = render_phudge_prompt(*args, max_length)
+    except PromptTooLong:
+        ids, _ = render_phudge_prompt(*args, None)
+        return keep_ends(ids, max_length), True
+    return list(ids), bool(truncated)
+
+
+def causal_prompt_ids(tokenizer, text: str) -> list[int]:
+    """The prompt as the generative judges encode it with no system turn: the user turn of the chat template +
+    generation prompt when the tokenizer has a template, else the plain text with the tokenizer's special tokens."""
+    return prompt_text_ids(tokenizer, judge_prompt_text(tokenizer, text))
 
 
 class Featurizer:
@@ -105,26 +132,14 @@ class ExampleSet(torch.utils.data.Dataset):
         return self.featurizer(self.recs[i], rng, i)
 
 
-def _pad(seqs: list[list[int]], value: int, left: bool = False) -> torch.Tensor:
-    width = max(len(s) for s in seqs)
-    out = torch.full((len(seqs), width), value, dtype=torch.long)
-    for i, s in enumerate(seqs):
-        if left:
-            out[i, width - len(s):] = torch.tensor(s, dtype=torch.long)
-        else:
-            out[i, : len(s)] = torch.tensor(s, dtype=torch.long)
-    return out
-
-
 class Collator:
     def __init__(self, pad_id: int):
         self.pad_id = pad_id
 
     def __call__(self, items: list[dict]) -> dict:
         if items[0]["kind"] == "causal":
-            ids = _pad([x["input_ids"] for x in items], self.pad_id)
-            mask = _pad([[1] * len(x["input_ids"]) for x in items], 0)
-            return {"input_ids": ids, "attention_mask": mask, "labels": _pad([x["labels"] for x in items], IGNORE_INDEX),
+            ids, mask = pad_batch([x["input_ids"] for x in items], self.pad_id)
+            return {"input_ids": ids, "attention_mask": mask, "labels": pad_sequences([x["labels"] for x in items], IGNORE_INDEX),
                     "weight": torch.tensor([x["weight"] for x in items]), "index": [x["index"] for x in items],
                     "gold": [x["gold"] for x in items], "prompt_ids": [x["prompt_ids"] for x in items],
                     "truncated": sum(x["truncated"] for x in items)}
@@ -144,8 +159,9 @@ class Collator:
                 pgold.append(x["gold"])
                 pw.append(x["weight"])
                 pidx.append(x["index"])
+        ids, mask = pad_batch(seqs, self.pad_id)
         return {
-            "input_ids": _pad(seqs, self.pad_id), "attention_mask": _pad([[1] * len(s) for s in seqs], 0),
+            "input_ids": ids, "attention_mask": mask,
             "abs_pos": torch.tensor(abs_pos, dtype=torch.long), "abs_target": torch.tensor(abs_target, dtype=torch.float),
             "abs_weight": torch.tensor(abs_w, dtype=torch.float), "abs_index": abs_idx,
             "pair_a": torch.tensor(pa, dtype=torch.long), "pair_b": torch.tensor(pb, dtype=torch.long),

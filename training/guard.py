@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -33,9 +32,6 @@ KNOWN_SHA256 = registry.file_sha256()
 
 #: hub datasets that are evaluation sets as a whole (the registry's ``source.hub_copies``)
 EVAL_HUB_DATASETS = registry.evaluation_hub_datasets()
-
-TASKS_DIR = Path(__file__).resolve().parents[1] / "judge_tasks"
-
 
 class EvalFileError(ValueError):
     """A training source is an evaluation task's file and the config does not allow it."""
@@ -56,16 +52,11 @@ class Overlap:
 
 
 def tasks_of(benchmarks) -> list[str]:
-    """The harness tasks (from the task YAMLs) whose documents come from these benchmarks."""
-    wanted, out = set(benchmarks), set()
-    pattern = re.compile(r"^task:\s*(\S+)\s*$", re.M)
-    bench = re.compile(r"benchmark:\s*([A-Za-z0-9_]+)")
-    for path in sorted(TASKS_DIR.glob("*/*.yaml")):
-        text = path.read_text(encoding="utf-8")
-        t, b = pattern.search(text), bench.search(text)
-        if t and b and b.group(1) in wanted:
-            out.add(t.group(1))
-    return sorted(out) or sorted(wanted)
+    """The evaluation tasks (the registry's benchmark tasks and their ``_swap`` variants) whose documents and gold
+    labels come from these benchmarks. Question-only tasks (``question_tasks:``) are not among them: they carry
+    no gold and are not evaluated on the file's judgements."""
+    wanted = set(benchmarks)
+    return sorted(task for task, bench in registry.task_names().items() if bench in wanted) or sorted(wanted)
 
 
 def sha256(path: Path, chunk: int = 1 << 20) -> str:

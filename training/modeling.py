@@ -11,10 +11,10 @@ from pathlib import Path
 
 import torch
 
+from judge_core.backbones import resolve
 from judge_core.judge_folder import HEAD_NAMES, JUDGE_CONFIG
+from judge_core.padding import ensure_pad_token
 from training.config import TrainConfig
-from training.judge_encoding import ensure_pad_token
-from training.judge_encoding import resolve_backbone as resolve
 
 log = logging.getLogger(__name__)
 

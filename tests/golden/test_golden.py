@@ -37,7 +37,8 @@ def ours(docs: dict) -> dict:
             out[f"phudge_{variant}/{i}"] = prompts.phudge_phi3(q, r, rub if use_rubric else None,
                                                                ref if use_ref else None)
     for i, d in enumerate(docs["mmvet"]):
-        out[f"judgelm_mmvet/{i}"] = prompts.judgelm_single_for({**d, "benchmark": "mm_vet_text"})
+        out[f"judgelm_mmvet/{i}"] = prompts.judgelm_single_for(
+            {**d, "meta": {**(d.get("meta") or {}), "judgelm_template": prompts.JUDGELM_MMVET_TEMPLATE}})
     return out
 
 
