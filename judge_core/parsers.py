@@ -114,22 +114,21 @@ def _prometheus_absolute_authors(text: str) -> int | None:
     return None
 
 
-def _after_last_result(text: str) -> str | None:
+def _after_last_result(text) -> str | None:
+    """The lenient readers' view: what follows the last ``[RESULT]`` (any case), leading blanks, brackets, quotes,
+    asterisks and colons skipped; None for a non-string or when there is no ``[RESULT]``."""
+    if not isinstance(text, str):
+        return None
     pos = text.lower().rfind("[result]")
-    return None if pos < 0 else text[pos + len("[result]"):]
+    return None if pos < 0 else text[pos + len("[result]"):].lstrip(" \t\n([\"'*:")
 
 
 def prometheus_absolute(text, lenient: bool = False) -> int | None:
     """``... [RESULT] 4`` -> 4 (the authors' ``_parse_output_absolute``: any case, at the end of the output).
     ``lenient``: the first digit 1-5 after the last ``[RESULT]``, whatever follows it."""
-    if not isinstance(text, str):
-        return None
     if not lenient:
-        return _prometheus_absolute_authors(text)
+        return _prometheus_absolute_authors(text) if isinstance(text, str) else None
     rest = _after_last_result(text)
-    if rest is None:
-        return None
-    rest = rest.lstrip(" \t\n([\"'*:")
     return int(rest[0]) if rest and rest[0] in "12345" and not rest[1:2].isdecimal() else None
 
 
@@ -152,14 +151,9 @@ def _prometheus_relative_authors(text: str) -> str | None:
 def prometheus_relative(text, lenient: bool = False) -> str | None:
     """``... [RESULT] B`` -> ``"b"`` (the authors' ``_parse_output_relative``: any case, the first verdict at the
     end of a line). ``lenient``: the first ``A`` / ``B`` after the last ``[RESULT]``, whatever follows it."""
-    if not isinstance(text, str):
-        return None
     if not lenient:
-        return _prometheus_relative_authors(text)
-    rest = _after_last_result(text)
-    if rest is None:
-        return None
-    rest = rest.lstrip(" \t\n([\"'*:")
+        return _prometheus_relative_authors(text) if isinstance(text, str) else None
+    rest = _after_last_result(text) or ""
     if rest[:9].lower() == "response ":
         rest = rest[9:]
     return rest[0].lower() if rest[:1] in ("A", "B") and not rest[1:2].isalpha() else None
