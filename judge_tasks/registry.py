@@ -32,8 +32,9 @@ FILE_ARGUMENTS = ("file", "gold_file", "reference_file", "answers_file", "grades
 _registered: dict[str, dict] = {}
 
 
+@functools.lru_cache(maxsize=1)
 def catalog_path() -> Path:
-    """The ``tasks.yaml`` this installation uses."""
+    """The ``tasks.yaml`` this installation uses (found once per process: per-document lookups read it)."""
     for path in CATALOG_CANDIDATES:
         if path.is_file():
             return path
@@ -100,6 +101,9 @@ def unregister(name: str) -> None:
     _registered.pop(name, None)
 
 
+_checked_files: set[Path] = set()  # catalogs already seen to exist (no stat per document)
+
+
 def benchmarks(path: Path | str | None = None) -> dict[str, dict]:
     """``{task name: catalog entry}`` for every plain (non-swap) task, in catalog order: the built-in catalog,
     then ``JUDGE_CATALOGS``, then ``register()``-ed specs (``path``: that one catalog file only)."""
@@ -107,8 +111,9 @@ def benchmarks(path: Path | str | None = None) -> dict[str, dict]:
         return {entry["name"]: entry for entry in load_catalog(path)["tasks"]}
     out: dict[str, dict] = {}
     for catalog in [catalog_path(), *extra_catalogs()]:
-        if not catalog.is_file():
+        if catalog not in _checked_files and not catalog.is_file():
             raise FileNotFoundError(f"{CATALOGS_ENV} names {catalog}, which is not a file")
+        _checked_files.add(catalog)
         out.update({entry["name"]: entry for entry in load_catalog(catalog)["tasks"]})
     out.update(_registered)
     return out
