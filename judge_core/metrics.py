@@ -192,16 +192,17 @@ def resample_counts(n: int, iters: int = 200, seed: int = 1234):
     """The bootstrap draws as count matrices: ``W[r, u]`` = how often unit ``u`` was drawn in resample ``r``.
 
     The indices are those of ``iters`` sequential ``rng.integers(0, n, n)`` draws of one seeded generator (so a
-    plain loop with the same seed draws the same resamples); they come in chunks of rows to bound memory."""
+    plain loop with the same seed draws the same resamples); they come in chunks of rows to bound memory, each
+    row counted as it is drawn (no resample x unit index matrix)."""
     rng = np.random.default_rng(seed)
     rows = max(1, min(iters, CHUNK_CELLS // max(n, 1)))
     done = 0
     while done < iters:
-        b = min(rows, iters - done)
-        idx = rng.integers(0, n, (b, n))
-        idx += (np.arange(b) * n)[:, None]
-        yield np.bincount(idx.ravel(), minlength=b * n).reshape(b, n).astype(float)
-        done += b
+        w = np.empty((min(rows, iters - done), n))
+        for r in w:
+            r[:] = np.bincount(rng.integers(0, n, n), minlength=n)
+        yield w
+        done += len(w)
 
 
 def bootstrap_stderr_weighted(statistic_w: Callable[[np.ndarray], np.ndarray], n: int, iters: int = 200,
@@ -227,31 +228,44 @@ def weighted_mean(w, values, mask=None) -> np.ndarray:
     return _divide(w @ (values * mask), w @ mask)
 
 
-def _onehot(codes, k: int):
-    """Units x classes indicator: dense when small (a BLAS product), sparse otherwise."""
-    codes = np.asarray(codes, int)
+def count_by_code(w, codes, k: int) -> np.ndarray:
+    """Per resample the total weight of the units of each code ``0..k-1``: ``W @ onehot(codes)``, shape
+    (resamples, k), C-contiguous (a BLAS product for few codes, one ``np.bincount`` per resample otherwise).
+    The weights are counts, so every sum is an exact integer whichever way it is added."""
+    codes = np.asarray(codes, np.intp)
     if k <= 64:
-        out = np.zeros((len(codes), k))
-        out[np.arange(len(codes)), codes] = 1.0
-        return out
-    return _scipy_sparse().csr_matrix((np.ones(len(codes)), (np.arange(len(codes)), codes)), shape=(len(codes), k))
+        onehot = np.zeros((len(codes), k))
+        onehot[np.arange(len(codes)), codes] = 1.0
+        return w @ onehot
+    out = np.empty((len(w), k))
+    for row, weights in zip(out, w):
+        row[:] = np.bincount(codes, weights=weights, minlength=k)
+    return out
 
 
-#: the last few (weights, values) -> (distinct values, codes, counts per resample); the weighted correlations of
-#: one chunk of resamples share them (identity of the arrays, which the memo keeps alive, is the key)
+#: the last few (weights, values) -> (distinct values, codes, counts per resample) and (weights, x, y) -> rank
+#: correlations: the weighted metrics of one chunk of resamples share them (identity of the arrays, which the
+#: memo keeps alive, is the key)
 _MEMO: list = []
+
+
+def _memo(key: tuple, make):
+    for keys, out in _MEMO:
+        if len(keys) == len(key) and all(a is b for a, b in zip(keys, key)):
+            return out
+    out = make()
+    _MEMO.append((key, out))
+    del _MEMO[:-6]
+    return out
 
 
 def _value_counts(w, x):
     """Distinct values of ``x``, each unit's code, and how often each value was drawn in each resample."""
-    for mw, mx, out in _MEMO:
-        if mw is w and mx is x:
-            return out
-    values, inverse = np.unique(x, return_inverse=True)
-    out = values, inverse, np.asarray(w @ _onehot(inverse, len(values)))
-    _MEMO.append((w, x, out))
-    del _MEMO[:-4]
-    return out
+    def make():
+        values, inverse = np.unique(x, return_inverse=True)
+        return values, inverse, count_by_code(w, inverse, len(values))
+
+    return _memo((w, x), make)
 
 
 def confusion_weighted(w, gold_codes, pred_codes, k: int, mask=None) -> np.ndarray:
@@ -260,7 +274,7 @@ def confusion_weighted(w, gold_codes, pred_codes, k: int, mask=None) -> np.ndarr
     gold_codes, pred_codes = np.asarray(gold_codes, int), np.asarray(pred_codes, int)
     if mask is not None:
         w = w * np.asarray(mask, float)
-    return np.asarray(w @ _onehot(gold_codes * k + pred_codes, k * k)).reshape(len(w), k, k)
+    return count_by_code(w, gold_codes * k + pred_codes, k * k).reshape(len(w), k, k)
 
 
 def accuracy_from_confusion(c, drop_gold: int | None = None) -> np.ndarray:
@@ -297,16 +311,20 @@ def _wsum(w, *arrays) -> np.ndarray:
     return np.einsum("ij" + "".join(",ij" if a.ndim == 2 else ",j" for a in arrays) + "->i", w, *arrays)
 
 
+def _r_from_moments(s, sx, sy, sxx, syy, sxy) -> np.ndarray:
+    """Pearson's r per resample from the total weight and the weighted sums of x, y, x^2, y^2, xy."""
+    cov = sxy - _divide(sx * sy, s)
+    vx, vy = sxx - _divide(sx * sx, s), syy - _divide(sy * sy, s)
+    return np.clip(_divide(cov, np.sqrt(np.maximum(vx * vy, 0))), -1.0, 1.0)
+
+
 def _pearson_of(w, x, y) -> np.ndarray:
     """Weighted Pearson from moments; x and y are (units,) or (resamples, units), centred first (on the global
     mean, or on the per-resample mean rank (n + 1) / 2 for ranks) so that the moments stay well conditioned."""
     s = w.sum(1)
     x = x - (x.mean() if x.ndim == 1 else ((s + 1) / 2)[:, None])
     y = y - (y.mean() if y.ndim == 1 else ((s + 1) / 2)[:, None])
-    sx, sy = _wsum(w, x), _wsum(w, y)
-    cov = _wsum(w, x, y) - _divide(sx * sy, s)
-    vx, vy = _wsum(w, x, x) - _divide(sx * sx, s), _wsum(w, y, y) - _divide(sy * sy, s)
-    return np.clip(_divide(cov, np.sqrt(np.maximum(vx * vy, 0))), -1.0, 1.0)
+    return _r_from_moments(s, _wsum(w, x), _wsum(w, y), _wsum(w, x, x), _wsum(w, y, y), _wsum(w, x, y))
 
 
 def pearson_weighted(w, pred, gold) -> np.ndarray:
@@ -314,17 +332,34 @@ def pearson_weighted(w, pred, gold) -> np.ndarray:
     return np.where(_constant(w, pred) | _constant(w, gold), NAN, _pearson_of(w, pred, gold))
 
 
+def _value_ranks(counts) -> np.ndarray:
+    """Average rank (1-based, ties averaged) of each distinct value within each resample, from how often each
+    value was drawn (resamples, values; values in increasing order)."""
+    return np.cumsum(counts, axis=1) - counts + (counts + 1) / 2
+
+
 def _ranks(w, x) -> np.ndarray:
-    """Average ranks (1-based, ties averaged) of every unit's value within each resample: (resamples, units)."""
+    """Average ranks of every unit's value within each resample: (resamples, units)."""
     _, inverse, counts = _value_counts(w, x)
-    below = np.cumsum(counts, axis=1) - counts
-    return (below + (counts + 1) / 2)[:, inverse]
+    return _value_ranks(counts)[:, inverse]
 
 
-def spearman_weighted(w, pred, gold) -> np.ndarray:
-    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
-    rho = _pearson_of(w, _ranks(w, pred), _ranks(w, gold))
-    return np.where(_constant(w, pred) | _constant(w, gold), NAN, rho)
+#: cells of one block of contingency tables (resamples x gold values x predicted values) in the rank
+#: correlations: a block and its temporaries stay in the CPU cache
+TABLE_CELLS = 1 << 16
+
+
+def _spearman_table(t) -> np.ndarray:
+    """Spearman's rho from contingency tables (resamples, ky, kx) of the value codes: Pearson's r of the average
+    ranks, its moments summed over the cells of the table instead of the units (the same sums: counts times
+    half-integer ranks centred on (n + 1) / 2 are exact in float64 up to about 200,000 units)."""
+    cy, cx = t.sum(2), t.sum(1)
+    s = cx.sum(1)
+    centre = ((s + 1) / 2)[:, None]
+    rx, ry = _value_ranks(cx) - centre, _value_ranks(cy) - centre
+    sxy = (np.matmul(t, rx[:, :, None])[:, :, 0] * ry).sum(1)
+    return _r_from_moments(s, (cx * rx).sum(1), (cy * ry).sum(1), (cx * rx * rx).sum(1), (cy * ry * ry).sum(1),
+                           sxy)
 
 
 def _kendall_table(t) -> np.ndarray:
@@ -343,22 +378,45 @@ def _kendall_table(t) -> np.ndarray:
     return np.clip(_divide(concordant_minus_discordant, np.sqrt((n0 - n1) * (n0 - n2))), -1.0, 1.0)
 
 
-def kendall_weighted(w, pred, gold) -> np.ndarray:
-    """Kendall tau-b per resample from the contingency table of the distinct values (O(kx * ky) per resample;
-    scipy on the expanded resample when both sides have too many distinct values for that)."""
+def _rank_correlations(w, x, y):
+    """Spearman's rho and Kendall's tau-b per resample, both from the contingency tables of the distinct values
+    of ``x`` and ``y`` (``y`` on the first axis: gold, usually few values, keeps the cumulative sums contiguous),
+    built ``TABLE_CELLS`` at a time; None when one resample's table alone would pass ``CHUNK_CELLS``. Shared by
+    ``spearman_weighted`` and ``kendall_weighted`` (memo)."""
+    def make():
+        (px, ix, _), (gy, iy, _) = _value_counts(w, x), _value_counts(w, y)
+        kx, ky = len(px), len(gy)
+        if kx * ky > CHUNK_CELLS:
+            return None
+        step = max(1, TABLE_CELLS // (kx * ky))
+        rho, tau = [], []
+        for i in range(0, len(w), step):
+            t = count_by_code(w[i:i + step], iy * kx + ix, kx * ky).reshape(-1, ky, kx)
+            rho.append(_spearman_table(t))
+            tau.append(_kendall_table(t))
+        return np.concatenate(rho), np.concatenate(tau)
+
+    return _memo((w, x, y), make)
+
+
+def spearman_weighted(w, pred, gold) -> np.ndarray:
+    """Spearman's rho per resample: from the contingency tables (``_rank_correlations``), or from every unit's
+    rank when both sides have too many distinct values for those."""
     pred, gold = np.asarray(pred, float), np.asarray(gold, float)
-    px, ix, _ = _value_counts(w, pred)
-    gy, iy, _ = _value_counts(w, gold)
-    kx, ky = len(px), len(gy)
-    if kx * ky <= CHUNK_CELLS:
-        step = max(1, CHUNK_CELLS // (kx * ky))
-        # tau-b is symmetric: gold (usually few values) on the first axis keeps the cumulative sums contiguous
-        cells = _onehot(iy * kx + ix, kx * ky)
-        tau = np.concatenate([_kendall_table(np.asarray(w[i:i + step] @ cells).reshape(-1, ky, kx))
-                              for i in range(0, len(w), step)])
+    tables = _rank_correlations(w, pred, gold)
+    rho = tables[0] if tables is not None else _pearson_of(w, _ranks(w, pred), _ranks(w, gold))
+    return np.where(_constant(w, pred) | _constant(w, gold), NAN, rho)
+
+
+def kendall_weighted(w, pred, gold) -> np.ndarray:
+    """Kendall tau-b per resample from the contingency tables (``_rank_correlations``, O(kx * ky) per resample);
+    scipy on the expanded resample when both sides have too many distinct values for those."""
+    pred, gold = np.asarray(pred, float), np.asarray(gold, float)
+    tables = _rank_correlations(w, pred, gold)
+    if tables is not None:
+        tau = tables[1]
     else:
-        reps = w.astype(int)
-        tau = np.array([kendall(np.repeat(pred, r), np.repeat(gold, r)) for r in reps])
+        tau = np.array([kendall(np.repeat(pred, r), np.repeat(gold, r)) for r in w.astype(int)])
     return np.where(_constant(w, pred) | _constant(w, gold), NAN, tau)
 
 
