@@ -243,15 +243,16 @@ def count_by_code(w, codes, k: int) -> np.ndarray:
     return out
 
 
-#: the last few (weights, values) -> (distinct values, codes, counts per resample) and (weights, x, y) -> rank
-#: correlations: the weighted metrics of one chunk of resamples share them (identity of the arrays, which the
-#: memo keeps alive, is the key)
+#: the last few results keyed by the identity of their arrays (which the memo keeps alive): the distinct values
+#: of an array, and per chunk of resamples its value counts and the rank correlations, shared by the weighted
+#: metrics of that chunk
 _MEMO: list = []
 
 
 def _memo(key: tuple, make):
-    for keys, out in _MEMO:
+    for i, (keys, out) in enumerate(_MEMO):
         if len(keys) == len(key) and all(a is b for a, b in zip(keys, key)):
+            _MEMO.append(_MEMO.pop(i))  # least recently used first
             return out
     out = make()
     _MEMO.append((key, out))
@@ -261,11 +262,8 @@ def _memo(key: tuple, make):
 
 def _value_counts(w, x):
     """Distinct values of ``x``, each unit's code, and how often each value was drawn in each resample."""
-    def make():
-        values, inverse = np.unique(x, return_inverse=True)
-        return values, inverse, count_by_code(w, inverse, len(values))
-
-    return _memo((w, x), make)
+    values, inverse = _memo((x,), lambda: np.unique(x, return_inverse=True))
+    return _memo((w, x), lambda: (values, inverse, count_by_code(w, inverse, len(values))))
 
 
 def confusion_weighted(w, gold_codes, pred_codes, k: int, mask=None) -> np.ndarray:

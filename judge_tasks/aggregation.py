@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import functools
 import math
-from collections import OrderedDict
+import operator
 
 import numpy as np
 
@@ -22,7 +22,7 @@ from judge_tasks import loaders
 def _units(items: list) -> list[list]:
     """Bootstrap units: one per document, or one per pair when a pair was judged in both orders; in the order
     of their keys, so that the stderr does not depend on the order the items came in (one or many processes)."""
-    groups: OrderedDict = OrderedDict()
+    groups: dict = {}
     for i, it in enumerate(items):
         groups.setdefault(it.get("pair", i), []).append(it)
     return [groups[k] for k in sorted(groups, key=str)]
@@ -49,6 +49,12 @@ _VERDICT_CODE = {v: i for i, v in enumerate(records.VERDICTS)}
 _CLASS_CODE = {"correct": 0, "partial": 1, "wrong": 2}
 
 
+def _class_codes(scores: np.ndarray) -> np.ndarray:
+    """The MM-Vet correctness class code of every score (``loaders.mmvet_class``, run once per distinct score)."""
+    distinct, inverse = np.unique(scores, return_inverse=True)
+    return np.array([_CLASS_CODE[loaders.mmvet_class(s)] for s in distinct], int)[inverse]
+
+
 def _unit_table(items: list) -> dict:
     """One row per bootstrap unit (documents; pairs when judged in both orders), as numpy columns that the
     weighted metrics read: the same units in the same (key) order as ``_units``."""
@@ -58,10 +64,8 @@ def _unit_table(items: list) -> dict:
         valid = np.array([p is not None for p in pred])
         gold = np.array([float(u[0]["gold"]) for u in units])
         pred = np.array([float(p) if p is not None else 0.0 for p in pred])
-        cls = loaders.mmvet_class
         return {"kind": "absolute", "n": len(units), "valid": valid, "pred": pred, "gold": gold,
-                "pred_code": np.array([_CLASS_CODE[cls(p)] if v else 0 for p, v in zip(pred, valid)], int),
-                "gold_code": np.array([_CLASS_CODE[cls(g)] for g in gold], int)}
+                "pred_code": np.where(valid, _class_codes(pred), 0), "gold_code": _class_codes(gold)}
     table = {"kind": "pairwise", "n": len(units), "valid": np.ones(len(units), bool)}
     resolved, first, gold, both, agree, lean_first, lean_second, source = [], [], [], [], [], [], [], []
     order_correct = []
@@ -95,7 +99,7 @@ _LAST: dict = {"items": None, "iters": None, "values": None}
 
 
 def _same_items(a, b) -> bool:
-    return a is not None and len(a) == len(b) and all(x is y for x, y in zip(a, b))
+    return a is not None and len(a) == len(b) and all(map(operator.is_, a, b))
 
 
 def _resampled_values(items: list, iters: int) -> dict:
@@ -171,8 +175,9 @@ def _memo(t, key, make):
 
 
 def _masked(w, t, mask):
-    """The chunk's weights with the units outside ``mask`` set to 0 (shared by the metrics of the chunk)."""
-    return _memo(t, ("w", mask), lambda: w * t[mask])
+    """The chunk's weights with the units outside ``mask`` set to 0 (shared by the metrics of the chunk; the
+    weights themselves when no unit is outside)."""
+    return _memo(t, ("w", mask), lambda: w if t[mask].all() else w * t[mask])
 
 
 def _confusion(w, t, pred="pred_code", mask="valid"):
