@@ -413,3 +413,93 @@ def test_absolute_stderr_equals_a_plain_numpy_bootstrap():
 
         assert getattr(aggregation, name).bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic),
                                                                         rel=1e-9), name
+
+
+# --------------------------------------------------------------------------- the fast paths give the same values
+def _absolute_fixture(kind):
+    rng = np.random.default_rng(11)
+    n = 3000 if kind in ("continuous", "ties") else 400
+    gold = rng.integers(1, 6, n).astype(float)
+    if kind == "continuous":  # ~2,500 distinct predictions, some unparsed
+        pred = list(np.clip(gold + rng.normal(0, 1, n), 1, 5).round(3))
+        for i in rng.choice(n, 30, replace=False):
+            pred[i] = None
+    elif kind == "ties":  # integer predictions: a few values, many ties
+        pred = list(np.clip(gold + rng.integers(-1, 2, n), 1, 5))
+    elif kind == "both_continuous":  # gold means of several grades, continuous predictions
+        gold = rng.integers(1, 6, (n, 3)).mean(1).round(3) + rng.normal(0, 0.01, n).round(4)
+        pred = list(gold + rng.normal(0, 0.5, n))
+    else:  # constant predictions: NaN correlations, the errors still defined
+        pred = [3.0] * n
+    return [{"pred": None if p is None else float(p), "gold": float(g), "parsed": p is not None, "pair": f"d{i:05d}"}
+            for i, (p, g) in enumerate(zip(pred, gold))]
+
+
+NAN_ = float("nan")
+#: the stderr of these fixtures as the code before the contingency-table Spearman / Kendall computed it (3bf80b1:
+#: per-unit ranks, Kendall tables from a sparse one-hot product); "small_chunks": CHUNK_CELLS = 50,000, so that
+#: both_continuous takes the per-unit ranks and scipy's Kendall
+BEFORE = {
+    "continuous": {"pearson": 0.00579624011968223, "spearman": 0.005474389930353684, "kendall": 0.006091488942202147,
+                   "r2": 0.011823368516065812, "mae": 0.009970606927583246, "mse": 0.019843414072707132},
+    "ties": {"pearson": 0.0032332114945672675, "spearman": 0.002874344417712451, "kendall": 0.0038097682825139582,
+             "r2": 0.006671521259234936, "mae": 0.008674916187161201, "mse": 0.008674916187161201},
+    "both_continuous": {"pearson": 0.014673231815182052, "spearman": 0.019503884779399124,
+                        "kendall": 0.02039060388000506, "r2": 0.03839953821559955, "mae": 0.013478416146246973,
+                        "mse": 0.015938796989796642},
+    "constant": {"pearson": NAN_, "spearman": NAN_, "kendall": NAN_, "r2": 0.0038300393463186746,
+                 "mae": 0.03844835993783802, "mse": 0.08794374558167667},
+    "small_chunks": {"pearson": 0.014673231815182052, "spearman": 0.019503884779399124,
+                     "kendall": 0.02039060388000506, "r2": 0.03839953821559955, "mae": 0.013478416146246971,
+                     "mse": 0.015938796989796642},
+}
+
+
+@pytest.mark.parametrize("kind", list(BEFORE))
+def test_absolute_stderr_is_the_same_bit_for_bit_as_before(kind, monkeypatch):
+    if kind == "small_chunks":
+        monkeypatch.setattr(metrics, "CHUNK_CELLS", 50_000)
+    items = _absolute_fixture("both_continuous" if kind == "small_chunks" else kind)
+    got = {m: getattr(aggregation, m).bootstrap(items) for m in BEFORE[kind]}
+    assert got == pytest.approx(BEFORE[kind], rel=0, abs=0, nan_ok=True)
+
+
+@pytest.mark.parametrize("k", [3, 9, 65, 500])
+def test_count_by_code_is_the_one_hot_product(k):
+    rng = np.random.default_rng(7)
+    codes = rng.integers(0, k, 300)
+    w = _random_counts(300, rows=5)
+    onehot = np.zeros((300, k))
+    onehot[np.arange(300), codes] = 1
+    got = metrics.count_by_code(w, codes, k)
+    np.testing.assert_array_equal(got, w @ onehot)
+    assert got.flags.c_contiguous and got.shape == (5, k)
+
+
+@pytest.mark.parametrize("case", ["many_values", "ties", "constant_pred", "constant_gold"])
+@pytest.mark.parametrize("block_cells", [1, 1 << 16])
+def test_rank_correlations_from_tables_equal_scipy_and_the_per_unit_ranks(case, block_cells, monkeypatch):
+    """The contingency-table Spearman / Kendall (blocks of one resample, or many) against scipy on the expanded
+    resamples, and bit for bit against the per-unit ranks of the path for too many distinct values."""
+    rng = np.random.default_rng(8)
+    n = 60
+    pred, gold = rng.normal(size=n), rng.normal(size=n)  # every value distinct on both sides
+    if case == "ties":
+        pred, gold = rng.integers(0, 4, n).astype(float), rng.integers(0, 3, n).astype(float)
+    elif case == "constant_pred":
+        pred = np.full(n, 2.0)
+    elif case == "constant_gold":
+        gold = np.full(n, 4.0)
+    w = _random_counts(n, rows=9)
+    w[2] = 0.0
+    w[2, 5] = 7  # one unit drawn n times: a constant resample
+    monkeypatch.setattr(metrics, "TABLE_CELLS", block_cells)
+    rho, tau = metrics.spearman_weighted(w, pred, gold), metrics.kendall_weighted(w, pred, gold)
+    want_rho = [metrics.spearman(_expand(pred, r), _expand(gold, r)) for r in w]
+    want_tau = [metrics.kendall(_expand(pred, r), _expand(gold, r)) for r in w]
+    np.testing.assert_allclose(rho, want_rho, rtol=1e-9, atol=1e-12, equal_nan=True)
+    np.testing.assert_allclose(tau, want_tau, rtol=1e-9, atol=1e-12, equal_nan=True)
+    assert np.isnan(rho[2]) and np.isnan(tau[2])
+    monkeypatch.setattr(metrics, "CHUNK_CELLS", 4)  # too many distinct values for a table: per-unit ranks, scipy
+    np.testing.assert_array_equal(metrics.spearman_weighted(w, pred, gold), rho)
+    np.testing.assert_allclose(metrics.kendall_weighted(w, pred, gold), tau, rtol=1e-12, equal_nan=True)
