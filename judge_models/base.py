@@ -35,6 +35,15 @@ class JudgeTaskError(ValueError):
 class JudgeModel(LM):
     #: what the judge does natively
     native = "absolute"  # or "pairwise"
+    #: the prompt style a judge takes from its own files rather than its model args (phudge: its judge_config's
+    #: ``prompt_style``); None = the fixed prompts of its class in this package version
+    prompt_style: str | None = None
+
+    @property
+    def prompt_identity(self) -> str:
+        """What fixes the judge's prompt text besides the record, the model args and the package version: its
+        class and prompt style (``judge-score`` refuses to resume grades made under another)."""
+        return f"{type(self).__name__}/{self.prompt_style or 'default'}"
 
     def __init__(self, tie_rule: str = "strict", batch_size=1, max_batch_size=None, device=None, **kwargs):
         super().__init__()

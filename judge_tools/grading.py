@@ -160,6 +160,11 @@ class Grader:
         self.apply_chat_template = apply_chat_template
         self.gen_kwargs = {"until": [], "max_gen_toks": max_gen_toks, "do_sample": False}
 
+    @property
+    def prompt_identity(self) -> str:
+        """The judge's ``prompt_identity``; a plain LM's prompt: the Prometheus templates of ``judge_core.prompts``."""
+        return self.lm.prompt_identity if self.is_judge else "plain-lm/prometheus"
+
     def _prompt(self, record: dict) -> str:
         if self.is_judge:
             return ""

@@ -233,13 +233,14 @@ def samples_of(results_file: Path, tasks) -> dict[str, Path]:
 
 
 # --------------------------------------------------------------------------- graded files (judge-score)
-def read_graded(path: Path, key: str | None = None) -> tuple[dict, int]:
+def read_graded(path: Path, key: str | None = None, provenance: dict | None = None) -> tuple[dict, int]:
     """Lines already graded, by ``doc_id``, and how many torn last lines were dropped (0 or 1).
 
     Whatever follows the last newline is what a kill left half-written: it is dropped, counted and cut from the
     file so that appending continues on a line boundary. A complete line that is not a graded JSON object, a
-    ``doc_id`` graded twice, or a line of another grading (``key``) is a ``ResultsFileError`` naming the file and
-    the line: such a file was not written by an interrupted ``judge-score`` and is not resumed."""
+    ``doc_id`` graded twice, a line of another grading (``key``), or one whose ``provenance`` fields (package
+    version, judge prompt) differ from this run's is a ``ResultsFileError`` naming the file, the line and the
+    field: such a file was not written by an interrupted ``judge-score`` of this judge and is not resumed."""
     path = Path(path)
     if not path.exists():
         return {}, 0
@@ -267,6 +268,11 @@ def read_graded(path: Path, key: str | None = None) -> tuple[dict, int]:
         if key is not None and row.get("grading") != key:
             raise ResultsFileError(f"{path}: line {lineno}: graded with another configuration "
                                    f"({row.get('grading')!r}, expected {key!r})")
+        for field, value in (provenance or {}).items():
+            if row.get(field) != value:
+                raise ResultsFileError(
+                    f"{path}: line {lineno}: graded with {field} {row.get(field)!r}, this run has {value!r}: not "
+                    "resumed (the grades would mix); delete or move the file to grade afresh")
         if row["doc_id"] in done:
             raise ResultsFileError(f"{path}: line {lineno}: doc_id {row['doc_id']!r} graded twice")
         done[row["doc_id"]] = row

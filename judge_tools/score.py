@@ -43,7 +43,11 @@ Output, next to the samples file (or under ``--output_path``), in lm-eval's layo
   resume drops and counts: ``torn_lines`` in the config; a corrupt line before it is an error) (``doc_id``, ``doc`` = the judge record, ``resps`` / ``filtered_resps`` = the judge's output text,
   the per-sample metrics and ``grade`` = the parsed judge output). ``<key>`` hashes the grading configuration
   (judge, its args without device / batch size, mode, fields, rubric, scale, the samples files), so a rerun
-  with the same configuration resumes: documents already in the file are skipped.
+  with the same configuration resumes: documents already in the file are skipped. Every line also records
+  what fixes the grade text beyond that key, ``lm_eval_judges_version`` and ``judge_prompt`` (the judge's
+  ``prompt_identity``: class and prompt style, e.g. a phudge judge_config's ``prompt_style``); a resume whose
+  package version or judge prompt differs stops with one line naming the file, the line and the field (the
+  grades would mix): delete or move the file to grade afresh.
 * ``results_judge_<judge>_<timestamp>.json``: lm-eval's results format, ``results: {"<task>_judged":
   {"judge_score,none": ..., "judge_score_stderr,none": ..., ...}}`` plus ``configs``, ``versions``,
   ``higher_is_better``, ``n-samples``, ``config`` (the judge's model args) and ``source`` (the graded run).
@@ -149,6 +153,12 @@ def _sanitize(name: str, underscore: bool = False) -> str:
     return re.sub(r"[^A-Za-z0-9._-]+" if underscore else r"[^A-Za-z0-9.-]+", "-", name).strip("-") or "judge"
 
 
+def _package_version() -> str:
+    import judge_tasks
+
+    return judge_tasks.__version__
+
+
 def grading_key(judge: str, model_args: str, opts, samples: Path, against: Path | None, rubric) -> str:
     from lm_eval.utils import simple_parse_args_string
 
@@ -203,7 +213,9 @@ def grade_task(grader: Grader, samples_path: Path, opts, judge: str, model_args:
         _check_against(samples, others, samples_path, against_path)
     key = grading_key(judge, model_args, opts, samples_path, against_path, rubric)
     out_path = out_dir / f"samples_{task}_judged_{_sanitize(judge)}-{key}.jsonl"
-    done, torn = read_graded(out_path, key)
+    # what fixes the grade text beyond the key: checked on every line of a resumed file
+    provenance = {"lm_eval_judges_version": _package_version(), "judge_prompt": grader.prompt_identity}
+    done, torn = read_graded(out_path, key, provenance)
     if torn:
         log.warning("%s: dropped %d torn last line (an interrupted write); it is graded again", out_path, torn)
     unmatched = [s["doc_id"] for s in samples if others is not None and s["doc_id"] not in others]
@@ -220,7 +232,7 @@ def grade_task(grader: Grader, samples_path: Path, opts, judge: str, model_args:
             written = []
             for s, line in zip(batch, grade_batch(grader, recs, opts.swap)):
                 row = {"doc_id": s["doc_id"], **line, "target": s.get("target", ""), "filter": "none",
-                       "source_doc_hash": s.get("doc_hash"), "grading": key}
+                       "source_doc_hash": s.get("doc_hash"), "grading": key, **provenance}
                 text = _dump(row)
                 done[s["doc_id"]] = json.loads(text)
                 written.append(text)
@@ -238,7 +250,7 @@ def grade_task(grader: Grader, samples_path: Path, opts, judge: str, model_args:
               "judged_samples": str(out_path.resolve()), "mode": mode, "question_field": opts.question_field,
               "reference_field": opts.reference_field, "rubric": rubric, "scale": list(opts.scale),
               "swap": bool(opts.swap and others is not None), "filter": opts.filter, "raw_resps": opts.raw,
-              "grading_key": key, "torn_lines": torn,
+              "grading_key": key, **provenance, "torn_lines": torn,
               "metadata": {"version": VERSION, "conventions": _conventions(mode, bool(opts.swap))}}
     return {"task": task, "result": result, "config": config, "lines": lines, "path": out_path,
             "unmatched": len(unmatched), "torn": torn}
@@ -267,8 +279,6 @@ def write_results(graded: list[dict], judge: str, model_args: str, opts, out_dir
     import lm_eval
     from lm_eval.utils import simple_parse_args_string
 
-    import judge_tasks
-
     date_id = datetime.now().isoformat().replace(":", "-")
     results = {
         "results": {g["result"]["name"]: g["result"] for g in graded},
@@ -287,7 +297,7 @@ def write_results(graded: list[dict], judge: str, model_args: str, opts, out_dir
         "source": {g["task"]: source_results(Path(g["config"]["source_samples"])) for g in graded},
         "date": datetime.now().timestamp(),
         "lm_eval_version": getattr(lm_eval, "__version__", None),
-        "lm_eval_judges_version": judge_tasks.__version__,
+        "lm_eval_judges_version": _package_version(),
         "model_source": judge, "model_name": judge, "model_name_sanitized": _sanitize(judge, True),
         "total_evaluation_time_seconds": str(datetime.now().timestamp() - started),
     }

@@ -215,6 +215,35 @@ def test_resume_skips_graded_and_survives_a_crash(tmp_path):
     assert len(ToyJudge.seen) == 5 and len(list((tmp_path / "run").glob("samples_tiny_qa_judged_*"))) == 2
 
 
+def test_resume_refuses_grades_of_another_prompt_or_package_version(tmp_path, monkeypatch):
+    import judge_tasks
+    from judge_tools.results import ResultsFileError
+
+    samples = write_samples(tmp_path / "run", "tiny_qa", GENS)
+    run(samples, "--model", "toy_judge", "--limit", 2)
+    (path,) = (tmp_path / "run").glob("samples_tiny_qa_judged_*.jsonl")
+    lines = [json.loads(x) for x in path.read_text().splitlines()]
+    assert {(x["lm_eval_judges_version"], x["judge_prompt"]) for x in lines} == {
+        (judge_tasks.__version__, "ToyJudge/default")}
+    config = results_of(tmp_path / "run")["configs"]["tiny_qa_judged"]
+    assert config["judge_prompt"] == "ToyJudge/default"
+    # the judge now renders another prompt style (as a phudge judge_config's prompt_style): same key, same file
+    monkeypatch.setattr(ToyJudge, "prompt_style", "lm-eval-judges-0.1")
+    ToyJudge.seen.clear()
+    with pytest.raises(ResultsFileError, match=r"samples_tiny_qa_judged_toy-judge-\w+\.jsonl: line 1: graded with "
+                                               r"judge_prompt 'ToyJudge/default', this run has "
+                                               r"'ToyJudge/lm-eval-judges-0.1'"):
+        run(samples, "--model", "toy_judge")
+    assert ToyJudge.seen == [] and path.read_text().count("\n") == 2  # nothing graded, nothing appended
+    monkeypatch.setattr(ToyJudge, "prompt_style", None)
+    monkeypatch.setattr(judge_tasks, "__version__", "9.9.9")  # an upgrade of the package
+    with pytest.raises(ResultsFileError, match="graded with lm_eval_judges_version '.+', this run has '9.9.9'"):
+        run(samples, "--model", "toy_judge")
+    monkeypatch.undo()
+    run(samples, "--model", "toy_judge")  # the same judge and version resumes
+    assert [d["id"] for d in ToyJudge.seen] == ["2", "3", "4"]
+
+
 def test_pairwise_against_another_run(tmp_path):
     mine = write_samples(tmp_path / "a", "tiny_qa", ["Paris is the capital", "8", "??? x", "four", "Shakespeare"])
     other = write_samples(tmp_path / "b", "tiny_qa", ["Paris", "eight legs", "blue", "four", "Marlowe"][:4],
