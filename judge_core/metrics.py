@@ -16,7 +16,9 @@ Conventions (stated again in each task's README and YAML metadata):
 * stderr: the standard deviation over 200 seeded resamples of the units (documents; pairs when both orders were
   judged), drawn with replacement and duplicates kept. The resampled indices are drawn once and turned into a
   count matrix (resample x unit, ``np.bincount``); each metric has a weighted twin (``*_weighted``) that computes
-  it for every resample at once from that matrix. The scipy / sklearn functions above are the reference: a test
+  it for every resample at once from that matrix. Spearman and Kendall share per-resample contingency tables of
+  the distinct predicted and gold values (cache-sized blocks of them): the same integer and half-integer sums as
+  per-unit ranks, so the same values bit for bit. The scipy / sklearn functions above are the reference: a test
   holds every weighted twin to them on the expanded resamples.
 """
 from __future__ import annotations
@@ -34,12 +36,6 @@ def _scipy_stats():
     from scipy import stats
 
     return stats
-
-
-def _scipy_sparse():
-    from scipy import sparse
-
-    return sparse
 
 
 def _sklearn_metrics():
