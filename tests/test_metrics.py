@@ -503,3 +503,23 @@ def test_rank_correlations_from_tables_equal_scipy_and_the_per_unit_ranks(case, 
     monkeypatch.setattr(metrics, "CHUNK_CELLS", 4)  # too many distinct values for a table: per-unit ranks, scipy
     np.testing.assert_array_equal(metrics.spearman_weighted(w, pred, gold), rho)
     np.testing.assert_allclose(metrics.kendall_weighted(w, pred, gold), tau, rtol=1e-12, equal_nan=True)
+
+
+def test_mm_vet_class_stderr_equals_a_plain_bootstrap():
+    """Absolute items of a class benchmark: the classes found once per distinct score (boundaries included)."""
+    from judge_tasks.loaders import mmvet_class
+
+    rng = np.random.default_rng(9)
+    scores = [0.0, 0.04, 0.05, 0.5, 0.94, 0.95, 0.96, 1.0]
+    gold = rng.choice(scores, 80)
+    pred = [float(rng.choice(scores)) if i % 13 else None for i in range(80)]
+    items = [{"pred": p, "gold": float(g), "parsed": p is not None, "pair": f"m{i:02d}"}
+             for i, (p, g) in enumerate(zip(pred, gold))]
+    units = [(it["pred"], it["gold"]) for it in items]
+
+    def statistic(us):
+        kept = [u for u in us if u[0] is not None]
+        return metrics.accuracy([mmvet_class(u[0]) for u in kept], [mmvet_class(u[1]) for u in kept])
+
+    assert aggregation.accuracy(items) == pytest.approx(statistic(units))
+    assert aggregation.accuracy.bootstrap(items) == pytest.approx(_plain_bootstrap(units, statistic), rel=1e-9)
