@@ -9,7 +9,8 @@ A subclass implements what it natively does:
   a score of 10, JudgeLM Fig. 5) for absolute docs that have a reference.
 
 The base class fills the gaps: an absolute judge on a pairwise task grades both responses and compares the
-scores (``tie_rule``: ``strict`` = only equal scores tie, ``rounded`` = equal after rounding to integers); a
+scores (``tie_rule``: ``strict`` = only equal scores tie, compared before clipping to the scale where the judge
+gives that value, ``unclipped``; ``rounded`` = equal after rounding the scores to integers); a
 pairwise judge on an absolute task uses ``grade_single`` where the doc has a reference and otherwise stops
 with an error that says so. Every output also keeps ``raw`` (the judge's own text) and ``parsed``, and
 ``judge_input``: a list with the exact text given to the model after the chat template, one per call (one for a
@@ -80,7 +81,10 @@ class JudgeModel(LM):
             if sa is None or sb is None:
                 verdict = None
             else:
-                ka, kb = (round(sa), round(sb)) if self.tie_rule == "rounded" else (sa, sb)
+                # strict: the values before clipping to the scale, when the judge gives them ("unclipped"), so
+                # that two responses both beyond one end of the scale are still ordered
+                ka, kb = ((round(sa), round(sb)) if self.tie_rule == "rounded"
+                          else (ga.get("unclipped", sa), gb.get("unclipped", sb)))
                 verdict = "a" if ka > kb else "b" if kb > ka else "tie"
             out.append({"verdict": verdict, "scores": [sa, sb], "tie_rule": self.tie_rule,
                         "parsed": verdict is not None, "grades": [ga, gb]})

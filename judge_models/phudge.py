@@ -69,7 +69,9 @@ score; pairwise: tie, the JudgeLM / PandaLM rule) instead of stopping the run, l
 ``"error": "too_long"``. Truncations are marked per document (``truncated``) and counted in the log at the end.
 
 Output per document (in ``--log_samples`` resps): ``score`` (on the task's scale: the head's value mapped
-linearly from the training scale, clipped), ``raw`` (regression: the head's number; classification: the logits),
+linearly from the training scale, clipped), ``unclipped`` (the same before clipping: a pair is compared on it
+under ``tie_rule=strict``, so that a head trained with Bradley-Terry only, whose values are not anchored to the
+scale, still orders two responses that both fall beyond one end), ``raw`` (regression: the head's number; classification: the logits),
 ``distribution`` and ``class_rule`` (classification: the class probabilities, the rule that made the score),
 ``truncated``, ``parsed``, and ``judge_input``: the exact text given to the model (after the chat template), a list
 with one entry per forward pass (two for a pair: response A, then B).
@@ -124,8 +126,11 @@ class PhudgeJudge(TorchJudge):
         log.info("phudge: prompt layout %s", phudge_layout(self.tokenizer, self.use_chat_template))
 
     # ------------------------------------------------------------------ scoring
-    def _to_scale(self, value: float, scale) -> float:
-        return clip(rescale(value, self.train_scale, scale), scale)
+    def _to_scale(self, value: float, scale) -> dict:
+        """``score``: the head's value mapped linearly from the training scale to the task's, clipped to it;
+        ``unclipped``: the same before clipping (what a strict pairwise comparison orders by)."""
+        mapped = rescale(value, self.train_scale, scale)
+        return {"score": clip(mapped, scale), "unclipped": mapped}
 
     def _probe(self, batch_size: int, length: int):
         import torch
@@ -177,8 +182,7 @@ class PhudgeJudge(TorchJudge):
             scale = docs[i].get("scale") or [1.0, 5.0]
             item = {"truncated": encoded[i][2], "parsed": True}
             if self.head == "regression":
-                item["raw"] = logits[0]
-                item["score"] = self._to_scale(logits[0], scale)
+                item.update(raw=logits[0], **self._to_scale(logits[0], scale))
             else:
                 probs = torch.softmax(torch.tensor(logits, dtype=torch.float64), dim=0).tolist()
                 values = [lo + k * (hi - lo) / (self.num_labels - 1) for k in range(self.num_labels)]
@@ -187,7 +191,7 @@ class PhudgeJudge(TorchJudge):
                 else:
                     value = sum(p * v for p, v in zip(probs, values))
                 item.update(raw=logits, distribution=[round(p, 6) for p in probs], class_rule=self.class_rule,
-                            score=self._to_scale(value, scale))
+                            **self._to_scale(value, scale))
             item["judge_input"] = [encoded[i][0]]
             out[i] = item
         return out

@@ -293,6 +293,18 @@ def test_phudge_classification_gives_the_distribution_and_its_argmax_or_expected
         PhudgeJudge(adapter=str(tiny.cls), class_rule="mean")
 
 
+def test_phudge_pair_beyond_the_scale_is_ordered_by_the_unclipped_values(phudge_reg, monkeypatch):
+    """A head trained with Bradley-Terry only is not anchored to its scale: two values beyond 5 both clip to 5, but
+    the strict rule still orders them (the ``rounded`` rule, on the clipped scores, calls it a tie)."""
+    monkeypatch.setattr(phudge_reg, "head_outputs", lambda seqs: [[7.2], [6.1]][:len(seqs)])
+    (out,) = phudge_reg.judge([PAIR])
+    assert out["scores"] == [5.0, 5.0] and out["verdict"] == "a"
+    assert [g["unclipped"] for g in out["grades"]] == [7.2, 6.1]
+    monkeypatch.setattr(phudge_reg, "tie_rule", "rounded")
+    (out,) = phudge_reg.judge([PAIR])
+    assert out["verdict"] == "tie"
+
+
 def test_phudge_too_long_input_is_a_counted_parse_failure(tiny, caplog):
     from judge_models.phudge import PhudgeJudge
 
