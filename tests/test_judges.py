@@ -276,6 +276,19 @@ def test_phudge_fully_fine_tuned_folder_loads_as_the_model(tiny, phudge_reg):
         assert judge.judge([ABS])[0]["raw"] == pytest.approx(expected, abs=1e-4)
 
 
+def test_phudge_prompt_identity_names_the_prompt_style_of_its_judge_config(tiny, phudge_reg, tmp_path):
+    """What ``judge-score`` checks before resuming: the judge's class and the prompt style its judge_config names."""
+
+    from judge_models.phudge import PhudgeJudge
+
+    assert phudge_reg.prompt_identity == "PhudgeJudge/phudge"  # no prompt_style: the authors' texts
+    other = tmp_path / "v01"
+    shutil.copytree(tiny.reg, other)
+    config = json.loads((other / "judge_config.json").read_text())
+    (other / "judge_config.json").write_text(json.dumps({**config, "prompt_style": "lm-eval-judges-0.1"}))
+    assert PhudgeJudge(adapter=str(other), device="cpu").prompt_identity == "PhudgeJudge/lm-eval-judges-0.1"
+
+
 def test_phudge_classification_gives_the_distribution_and_its_argmax_or_expected_score(tiny, phudge_cls):
     """Issue 11 item 6 changed the default: the authors' rule (argmax), the expectation as ``class_rule=expected``."""
     from judge_models.phudge import PhudgeJudge
