@@ -20,6 +20,9 @@ Conventions (stated again in each task's README and YAML metadata):
   the distinct predicted and gold values (cache-sized blocks of them): the same integer and half-integer sums as
   per-unit ranks, so the same values bit for bit. The scipy / sklearn functions above are the reference: a test
   holds every weighted twin to them on the expanded resamples.
+
+Length: about 430 lines: each metric's reference (scipy / sklearn) and its weighted twin for the bootstrap are
+kept side by side, so that a change to one is seen beside the other and the tests hold one to the other.
 """
 from __future__ import annotations
 
