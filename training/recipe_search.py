@@ -22,6 +22,7 @@ Writes ``features_<set>.npz`` (a cache: a second run with the same backbone and 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import random
 import time
@@ -31,6 +32,7 @@ import numpy as np
 
 from judge_core import backbones
 from judge_core.padding import ensure_pad_token, pad_batch
+from judge_core.scales import verdict_from_scores
 from training import data
 from training.config import SourceConfig
 from training.encode import phudge_prompt_ids
@@ -120,8 +122,15 @@ def pair_differences(Z: np.ndarray) -> np.ndarray:
 
 
 def verdicts(diff: np.ndarray, w: np.ndarray) -> np.ndarray:
-    s = diff @ w
-    return np.where(s > 0, "a", np.where(s < 0, "b", "tie"))
+    """The higher score wins (``judge_core.scales.verdict_from_scores``) on each pair's score difference."""
+    return np.array([verdict_from_scores(float(s), 0.0) for s in diff @ w])
+
+
+def bradley_terry_head(C: float):
+    """Logistic regression on score differences with no intercept: a Bradley-Terry head (L2 strength ``C``)."""
+    from sklearn.linear_model import LogisticRegression
+
+    return LogisticRegression(C=C, fit_intercept=False, max_iter=5000)
 
 
 def variants():
@@ -133,7 +142,6 @@ def variants():
 
 def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, folds: int, seed: int) -> list[dict]:
     """Every variant x C: k-fold pool accuracy (overall and per pool source) and held-out accuracy."""
-    from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
 
     decided = gold != "tie"
@@ -146,9 +154,9 @@ def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, fold
         for C in C_GRID:
             predicted = np.empty(len(y), dtype=object)
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(D, y):
-                clf = LogisticRegression(C=C, fit_intercept=False, max_iter=5000).fit(D[train], y[train])
+                clf = bradley_terry_head(C).fit(D[train], y[train])
                 predicted[test] = verdicts(D[test], clf.coef_[0])
-            w = LogisticRegression(C=C, fit_intercept=False, max_iter=5000).fit(D, y).coef_[0]
+            w = bradley_terry_head(C).fit(D, y).coef_[0]
             truth = np.where(y == 1, "a", "b")
             row = {"features": features or "-", "length": length, "C": C,
                    "pool_cv_accuracy": float(np.mean(predicted == truth)),
@@ -165,9 +173,7 @@ def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, fold
 # --------------------------------------------------------------------------- main
 def length_rule(recs: list[dict]) -> np.ndarray:
     """The length baseline's verdicts (characters, as ``--model longer``), for the same pairs."""
-    la = np.array([len(r["response_a"]) for r in recs])
-    lb = np.array([len(r["response_b"]) for r in recs])
-    return np.where(la > lb, "a", np.where(lb > la, "b", "tie"))
+    return np.array([verdict_from_scores(len(r["response_a"]), len(r["response_b"])) for r in recs])
 
 
 def report(rows: list[dict], best: dict, meta: dict) -> str:
@@ -208,12 +214,7 @@ def main(argv: list[str] | None = None) -> int:
     recs = list(loaded.records)
     random.Random(args.seed).shuffle(recs)
     recs = recs[:args.pairs]
-    cached = {}
-
-    def backbone():
-        if not cached:
-            cached["b"] = load_backbone(args.base)
-        return cached["b"]
+    backbone = functools.cache(lambda: load_backbone(args.base))  # loaded only when a feature cache misses
 
     pool = featurize("pool", recs, args, backbone)
     gold = np.array([r["gold"] for r in recs])
