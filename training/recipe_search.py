@@ -10,7 +10,9 @@ benchmarks (``--heldout``) are scored with every variant and reported beside, ma
 
 Variants: the features the head reads, ``head`` (what the phudge score head reads: BERT's pooler output, a causal
 LM's last token), ``mean`` (mean of the last hidden states) or ``both``, with or without the length feature
-log(1 + response tokens); the length feature alone; an L2 strength ``C`` from a grid. Features are standardised on
+log(1 + response tokens), or length-debiased (``length = "debiased"``: one length term per pool source in the
+fit, so that each source's own length preference is not forced into the shared quality direction, and no length
+term at inference); the length feature alone; an L2 strength ``C`` from a grid. Features are standardised on
 the pool; a pair's score difference is ``w . (phi(A) - phi(B))``, fitted by ``sklearn`` logistic regression with
 no intercept (Bradley-Terry; the pool's ties, which it cannot express, are left out of the fit and counted). The
 pool rows are drawn with a seeded shuffle (``--pairs``), the folds are stratified and seeded.
@@ -133,11 +135,21 @@ def bradley_terry_head(C: float):
     return LogisticRegression(C=C, fit_intercept=False, max_iter=5000)
 
 
+LENGTH_MODES = (False, True, "debiased")
+
+
 def variants():
     yield None, True
     for features in FEATURES:
-        for length in (False, True):
+        for length in LENGTH_MODES:
             yield features, length
+
+
+def length_by_source(f: dict, groups: np.ndarray, sources: list[str], scale: float) -> np.ndarray:
+    """(pairs, sources): each pair's length-feature difference (standardised by ``scale``) in its source's column."""
+    L = np.log1p(f["meta"][:, 0])
+    diff = (L[0::2] - L[1::2]) / scale
+    return np.stack([np.where(groups == s, diff, 0.0) for s in sources], 1)
 
 
 def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, folds: int, seed: int) -> list[dict]:
@@ -147,24 +159,32 @@ def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, fold
     decided = gold != "tie"
     y = (gold[decided] == "a").astype(int)
     rows = []
+    sources = sorted(set(groups[decided]))
     for features, length in variants():
-        Z = design(pool, features, length)
+        debiased = length == "debiased"
+        Z = design(pool, features, length is True)
         mu, sd = Z.mean(0), Z.std(0) + 1e-8
         D = pair_differences((Z - mu) / sd)[decided]
+        nuisance = (length_by_source(pool, groups, sources, np.log1p(pool["meta"][:, 0]).std() + 1e-8)[decided]
+                    if debiased else np.zeros((len(D), 0)))
+        fit_on = np.hstack([D, nuisance])
         for C in C_GRID:
             predicted = np.empty(len(y), dtype=object)
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(D, y):
-                clf = bradley_terry_head(C).fit(D[train], y[train])
-                predicted[test] = verdicts(D[test], clf.coef_[0])
-            w = bradley_terry_head(C).fit(D, y).coef_[0]
+                clf = bradley_terry_head(C).fit(fit_on[train], y[train])
+                predicted[test] = verdicts(D[test], clf.coef_[0][:D.shape[1]])  # no length term at inference
+            full = bradley_terry_head(C).fit(fit_on, y).coef_[0]
+            w = full[:D.shape[1]]
             truth = np.where(y == 1, "a", "b")
             row = {"features": features or "-", "length": length, "C": C,
                    "pool_cv_accuracy": float(np.mean(predicted == truth)),
                    "pool_cv_by_source": {s: float(np.mean(predicted[groups[decided] == s] == truth[groups[decided] == s]))
-                                         for s in sorted(set(groups[decided]))},
-                   "length_weight": float(w[-1] / sd[-1]) if length else 0.0, "heldout": {}}
+                                         for s in sources},
+                   "length_weight": (dict(zip(sources, map(float, full[D.shape[1]:]))) if debiased
+                                     else float(w[-1] / sd[-1]) if length else 0.0),
+                   "heldout": {}}
             for name, (f, g) in heldout.items():
-                v = verdicts(pair_differences((design(f, features, length) - mu) / sd), w)
+                v = verdicts(pair_differences((design(f, features, length is True) - mu) / sd), w)
                 row["heldout"][name] = float(np.mean(v == g))
             rows.append(row)
     return rows
@@ -183,13 +203,15 @@ def report(rows: list[dict], best: dict, meta: dict) -> str:
              f"left out of the fit), {meta['folds']}-fold accuracy on the {meta['decided']} decided pairs; the "
              f"length rule (longer response wins, characters) on the same pairs: {meta['length_rule_pool']:.4f}. "
              f"Backbone: {meta['seconds_per_1000']:.0f} s per 1,000 responses at {meta['max_length']} tokens. "
-             f"Chosen by pool accuracy: features `{best['features']}`, length {best['length']}, C {best['C']}.", "",
+             f"Chosen by pool accuracy: features `{best['features']}`, length {best['length']}, C {best['C']}. "
+             "Length `debiased`: one length term per pool source in the fit, none at inference.", "",
              "| features | length feature | C | pool k-fold accuracy | by pool source | "
              + " | ".join(f"{n} (held out, not used to choose)" for n in names) + " |",
              "|---|---|---:|---:|---|" + "---:|" * len(names)]
     for r in rows:
         by = ", ".join(f"{s.split('-')[0]} {a:.3f}" for s, a in r["pool_cv_by_source"].items())
-        lines.append(f"| {r['features']} | {'yes' if r['length'] else 'no'} | {r['C']} | {r['pool_cv_accuracy']:.4f} | "
+        mode = "debiased" if r["length"] == "debiased" else "yes" if r["length"] else "no"
+        lines.append(f"| {r['features']} | {mode} | {r['C']} | {r['pool_cv_accuracy']:.4f} | "
                      f"{by} | " + " | ".join(f"{r['heldout'][n]:.4f}" for n in names) + " |")
     lines.append("| length rule (`longer`) | | | "
                  f"{meta['length_rule_pool']:.4f} | | " + " | ".join(f"{meta['length_rule_heldout'][n]:.4f}" for n in names) + " |")
