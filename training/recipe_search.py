@@ -165,8 +165,8 @@ def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, fold
         Z = design(pool, features, length is True)
         mu, sd = Z.mean(0), Z.std(0) + 1e-8
         D = pair_differences((Z - mu) / sd)[decided]
-        nuisance = (length_by_source(pool, groups, sources, np.log1p(pool["meta"][:, 0]).std() + 1e-8)[decided]
-                    if debiased else np.zeros((len(D), 0)))
+        scale = np.log1p(pool["meta"][:, 0]).std() + 1e-8
+        nuisance = length_by_source(pool, groups, sources, scale)[decided] if debiased else np.zeros((len(D), 0))
         fit_on = np.hstack([D, nuisance])
         for C in C_GRID:
             predicted = np.empty(len(y), dtype=object)
@@ -180,7 +180,7 @@ def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, fold
                    "pool_cv_accuracy": float(np.mean(predicted == truth)),
                    "pool_cv_by_source": {s: float(np.mean(predicted[groups[decided] == s] == truth[groups[decided] == s]))
                                          for s in sources},
-                   "length_weight": (dict(zip(sources, map(float, full[D.shape[1]:]))) if debiased
+                   "length_weight": ({s: float(v / scale) for s, v in zip(sources, full[D.shape[1]:])} if debiased
                                      else float(w[-1] / sd[-1]) if length else 0.0),
                    "heldout": {}}
             for name, (f, g) in heldout.items():
