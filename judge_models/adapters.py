@@ -20,7 +20,7 @@ What ``spec`` can be
 ``max_length``, ``not_for_tasks``, ... It is data, not instructions: it cannot turn on remote code (a
 ``trust_remote_code`` key that is not false is refused) and a relative path in it must stay inside the folder.
 
-Length: about 425 lines: what ``resolve_adapter`` reads, what ``apply_weights`` loads and what ``merge`` writes
+Length: about 435 lines: what ``resolve_adapter`` reads, what ``apply_weights`` loads and what ``merge`` writes
 are one folder contract (``judge_core.judge_folder``), kept together so that a new folder kind is one change.
 """
 from __future__ import annotations
@@ -34,6 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from judge_core import backbones
+from judge_core.fingerprint import weight_files
 from judge_core.judge_folder import ADAPTER_FILES, HEAD_NAMES, JUDGE_CONFIG, MODEL_CARD
 
 log = logging.getLogger(__name__)
@@ -84,6 +85,13 @@ class ResolvedAdapter:
     @property
     def merged_weights(self) -> Path | None:
         return self.folder / MERGED_WEIGHTS if self.kind == "merged" else None
+
+    def weight_files(self) -> list[Path]:
+        """The local files the judge's weights come from (``judge_core.fingerprint.weight_files``): the adapter /
+        merged / complete folder's, then the base's when it is a local folder (a hub base is fixed by id and
+        revision, which are model args)."""
+        folders = [f for f in (self.folder, Path(self.base_path)) if f is not None and f.is_dir()]
+        return [p for folder in dict.fromkeys(f.resolve() for f in folders) for p in weight_files(folder)]
 
     def head_weight_names(self) -> set[str]:
         """Parameter names (of the plain transformers model) that the adapter or the merged file provides."""

@@ -19,11 +19,13 @@ generative judge, two for a score-head judge on a pair). lm-eval writes the outp
 """
 from __future__ import annotations
 
+import functools
 import logging
 
 from lm_eval.api.model import LM
 
 from judge_core import parsers
+from judge_core.fingerprint import fingerprint
 
 log = logging.getLogger(__name__)
 TIE_RULES = ("strict", "rounded")
@@ -45,6 +47,18 @@ class JudgeModel(LM):
         """What fixes the judge's prompt text besides the record, the model args and the package version: its
         class and prompt style (``judge-score`` refuses to resume grades made under another)."""
         return f"{type(self).__name__}/{self.prompt_style or 'default'}"
+
+    def weight_paths(self) -> list:
+        """The local files the judge's weights (or replayed outputs) come from; none by default."""
+        return []
+
+    @functools.cached_property
+    def weights_identity(self) -> str | None:
+        """A fingerprint of ``weight_paths`` (``judge_core.fingerprint``), None when there are none; ``judge-score``
+        refuses to resume grades made with other weights (a judge retrained in place keeps its folder, its model
+        args and so its grading key)."""
+        paths = self.weight_paths()
+        return fingerprint(paths) if paths else None
 
     def __init__(self, tie_rule: str = "strict", batch_size=1, max_batch_size=None, device=None, **kwargs):
         super().__init__()

@@ -93,6 +93,10 @@ class ReplayJudge(JudgeModel):
             self.by_order["ba"] = read_predictions(self.swap_path, field, id_field)
         self.used: dict[str, set] = {order: set() for order in self.by_order}
 
+    def weight_paths(self) -> list:
+        """The predictions files: replayed outputs changed in place are another judge's."""
+        return [p for p in (self.path, self.swap_path) if p is not None]
+
     def _value(self, doc):
         order = doc.get("order", "ab")
         if order not in self.by_order:

@@ -240,6 +240,9 @@ class TorchJudge(JudgeModel):
     def batch_size(self):
         return "auto" if self.batch_size_per_device is None else self.batch_size_per_device
 
+    def weight_paths(self) -> list:
+        return self.resolved.weight_files()
+
     @property
     def tokenizer_name(self) -> str:
         return str(self.tokenizer.name_or_path).replace("/", "__")

@@ -165,6 +165,11 @@ class Grader:
         """The judge's ``prompt_identity``; a plain LM's prompt: the Prometheus templates of ``judge_core.prompts``."""
         return self.lm.prompt_identity if self.is_judge else "plain-lm/prometheus"
 
+    @property
+    def weights_identity(self) -> str | None:
+        """The judge's ``weights_identity``; None for a plain LM (its weights are fixed by its model args)."""
+        return self.lm.weights_identity if self.is_judge else None
+
     def _prompt(self, record: dict) -> str:
         if self.is_judge:
             return ""

@@ -44,10 +44,12 @@ Output, next to the samples file (or under ``--output_path``), in lm-eval's layo
   the per-sample metrics and ``grade`` = the parsed judge output). ``<key>`` hashes the grading configuration
   (judge, its args without device / batch size, mode, fields, rubric, scale, the samples files), so a rerun
   with the same configuration resumes: documents already in the file are skipped. Every line also records
-  what fixes the grade text beyond that key, ``lm_eval_judges_version`` and ``judge_prompt`` (the judge's
-  ``prompt_identity``: class and prompt style, e.g. a phudge judge_config's ``prompt_style``); a resume whose
-  package version or judge prompt differs stops with one line naming the file, the line and the field (the
-  grades would mix): delete or move the file to grade afresh.
+  what fixes the grade text beyond that key, ``lm_eval_judges_version``, ``judge_prompt`` (the judge's
+  ``prompt_identity``: class and prompt style, e.g. a phudge judge_config's ``prompt_style``) and
+  ``judge_weights`` (``weights_identity``: a fingerprint of its weight or replayed files, ``judge_core.fingerprint``;
+  a judge retrained in place keeps its args and key); a resume whose package version, judge prompt or weights
+  differ stops with one line naming the file, the line and the field (the grades would mix): delete or move the
+  file to grade afresh.
 * ``results_judge_<judge>_<timestamp>.json``: lm-eval's results format, ``results: {"<task>_judged":
   {"judge_score,none": ..., "judge_score_stderr,none": ..., ...}}`` plus ``configs``, ``versions``,
   ``higher_is_better``, ``n-samples``, ``config`` (the judge's model args) and ``source`` (the graded run).
@@ -214,7 +216,8 @@ def grade_task(grader: Grader, samples_path: Path, opts, judge: str, model_args:
     key = grading_key(judge, model_args, opts, samples_path, against_path, rubric)
     out_path = out_dir / f"samples_{task}_judged_{_sanitize(judge)}-{key}.jsonl"
     # what fixes the grade text beyond the key: checked on every line of a resumed file
-    provenance = {"lm_eval_judges_version": _package_version(), "judge_prompt": grader.prompt_identity}
+    provenance = {"lm_eval_judges_version": _package_version(), "judge_prompt": grader.prompt_identity,
+                  "judge_weights": grader.weights_identity}
     done, torn = read_graded(out_path, key, provenance)
     if torn:
         log.warning("%s: dropped %d torn last line (an interrupted write); it is graded again", out_path, torn)

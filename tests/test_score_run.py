@@ -244,6 +244,29 @@ def test_resume_refuses_grades_of_another_prompt_or_package_version(tmp_path, mo
     assert [d["id"] for d in ToyJudge.seen] == ["2", "3", "4"]
 
 
+def test_resume_refuses_grades_of_a_judge_retrained_in_place(tmp_path, monkeypatch):
+    from judge_tools.results import ResultsFileError
+
+    weights = tmp_path / "judge" / "merged_weights.safetensors"
+    weights.parent.mkdir()
+    weights.write_bytes(b"trained once")
+    monkeypatch.setattr(ToyJudge, "weight_paths", lambda self: [weights])
+    samples = write_samples(tmp_path / "run", "tiny_qa", GENS)
+    run(samples, "--model", "toy_judge", "--limit", 2)
+    (path,) = (tmp_path / "run").glob("samples_tiny_qa_judged_*.jsonl")
+    recorded = {json.loads(x)["judge_weights"] for x in path.read_text().splitlines()}
+    assert len(recorded) == 1 and recorded.pop().startswith("sha256:")
+    weights.write_bytes(b"trained again")  # same folder, same model args, same grading key
+    ToyJudge.seen.clear()
+    with pytest.raises(ResultsFileError, match=r"line 1: graded with judge_weights 'sha256:\w+', this run has "
+                                               r"'sha256:\w+'"):
+        run(samples, "--model", "toy_judge")
+    assert ToyJudge.seen == [] and path.read_text().count("\n") == 2
+    weights.write_bytes(b"trained once")  # the weights the file was graded with: resumed
+    run(samples, "--model", "toy_judge")
+    assert [d["id"] for d in ToyJudge.seen] == ["2", "3", "4"]
+
+
 def test_pairwise_against_another_run(tmp_path):
     mine = write_samples(tmp_path / "a", "tiny_qa", ["Paris is the capital", "8", "??? x", "four", "Shakespeare"])
     other = write_samples(tmp_path / "b", "tiny_qa", ["Paris", "eight legs", "blue", "four", "Marlowe"][:4],
