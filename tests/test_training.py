@@ -583,7 +583,10 @@ def test_full_fine_tuning_writes_a_complete_judge_folder(tiny_base, tmp_path):
     from training.trainer import train
 
     out = tmp_path / "full"
-    train(_tiny_cfg(tiny_base, out, "lora.enabled=false", "optim.max_steps=3", "optim.learning_rate=1e-4"))
+    train(_tiny_cfg(tiny_base, out, "lora.enabled=false", "optim.max_steps=3", "optim.learning_rate=1e-4",
+                    "run.eval_steps=3"))
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [r["step"] for r in rows if r["type"] == "validation"] == [3]  # the last step is validated once
     assert (out / "config.json").is_file() and (out / "model.safetensors").is_file()
     assert (out / "tokenizer_config.json").is_file() and not (out / "adapter_config.json").exists()
     assert json.loads((out / "judge_config.json").read_text())["base_model"] == "."
