@@ -239,8 +239,9 @@ def read_graded(path: Path, key: str | None = None, provenance: dict | None = No
     Whatever follows the last newline is what a kill left half-written: it is dropped, counted and cut from the
     file so that appending continues on a line boundary. A complete line that is not a graded JSON object, a
     ``doc_id`` graded twice, a line of another grading (``key``), or one whose ``provenance`` fields (package
-    version, judge prompt, judge weights) differ from this run's is a ``ResultsFileError`` naming the file, the line and the
-    field: such a file was not written by an interrupted ``judge-score`` of this judge and is not resumed."""
+    version, judge prompt, judge weights) differ from this run's is a ``ResultsFileError`` naming the file, the
+    line and the field: such a file was not written by an interrupted ``judge-score`` of this judge and is not
+    resumed."""
     path = Path(path)
     if not path.exists():
         return {}, 0

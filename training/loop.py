@@ -83,14 +83,13 @@ def train_epochs(run) -> None:
             bar.step()
             if state.global_step % cfg.run.log_steps == 0 or state.global_step == run.total_steps:
                 _log_train(run, window, grad_norm, bar)
-            # the epoch's (or the run's) last step is validated once, after the loop
-            at_end = state.batches_done >= sampler.num_batches or state.global_step >= run.total_steps
-            if cfg.run.eval_steps and state.global_step % cfg.run.eval_steps == 0 and not at_end:
-                run.validate()
-            if state.global_step >= run.total_steps:
+            if state.global_step >= run.total_steps:  # validated (and saved) once, after the loop
                 done = True
                 break
-            if cfg.run.save_steps and state.global_step % cfg.run.save_steps == 0 and not at_end:
+            at_epoch_end = state.batches_done >= sampler.num_batches
+            if cfg.run.eval_steps and state.global_step % cfg.run.eval_steps == 0 and not at_epoch_end:
+                run.validate()
+            if cfg.run.save_steps and state.global_step % cfg.run.save_steps == 0 and not at_epoch_end:
                 run.checkpoint()
             if cfg.run.max_steps_this_run and steps_this_run >= cfg.run.max_steps_this_run:
                 log.warning("run.max_steps_this_run=%d reached at step %d: stopping abruptly (resume to finish)",

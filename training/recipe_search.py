@@ -160,14 +160,14 @@ def search(pool: dict, gold: np.ndarray, groups: np.ndarray, heldout: dict, fold
     y = (gold[decided] == "a").astype(int)
     rows = []
     sources = sorted(set(groups[decided]))
+    scale = np.log1p(pool["meta"][:, 0]).std() + 1e-8
+    length_terms = length_by_source(pool, groups, sources, scale)[decided]  # the debiased fit's nuisance columns
     for features, length in variants():
         debiased = length == "debiased"
         Z = design(pool, features, length is True)
         mu, sd = Z.mean(0), Z.std(0) + 1e-8
         D = pair_differences((Z - mu) / sd)[decided]
-        scale = np.log1p(pool["meta"][:, 0]).std() + 1e-8
-        nuisance = length_by_source(pool, groups, sources, scale)[decided] if debiased else np.zeros((len(D), 0))
-        fit_on = np.hstack([D, nuisance])
+        fit_on = np.hstack([D, length_terms if debiased else length_terms[:, :0]])
         for C in C_GRID:
             predicted = np.empty(len(y), dtype=object)
             for train, test in StratifiedKFold(folds, shuffle=True, random_state=seed).split(D, y):
